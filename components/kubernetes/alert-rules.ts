@@ -1,0 +1,199 @@
+import { stringify } from "yaml";
+
+/**
+ * The platform's alert rules (PRODUCT.md "Alert rules") as a pure function of thresholds and `for:`
+ * durations, so the cluster (a PrometheusRule) and the local platform (a plain rule file with short
+ * durations) load the same rules. Metric names are the ones of the services (common brief).
+ *
+ * Scrape targets carry two labels the rules rely on, set by the ServiceMonitors (and by the local
+ * platform's scrape config): `mlops_component` (serving | drift | monitor | mlflow) and `mlops_model`.
+ * Every alert carries `platform="mlops"` (Alertmanager routes on it to the monitor) and `model`.
+ */
+export const ALERT_NAMES = [
+  "ModelServerDown",
+  "InferenceErrorRatioHigh",
+  "InferenceLatencyHigh",
+  "DataDriftDetected",
+  "DataDriftCritical",
+  "ModelQualityLow",
+  "PredictionEventsDropped",
+  "DriftDetectorDown",
+] as const;
+export type AlertName = (typeof ALERT_NAMES)[number];
+
+/** PRODUCT.md's `for` column. */
+export const DEFAULT_FOR: Record<AlertName, string> = {
+  ModelServerDown: "1m",
+  InferenceErrorRatioHigh: "2m",
+  InferenceLatencyHigh: "2m",
+  DataDriftDetected: "15m",
+  DataDriftCritical: "15m",
+  ModelQualityLow: "30m",
+  PredictionEventsDropped: "10m",
+  DriftDetectorDown: "5m",
+};
+
+export const SEVERITY: Record<AlertName, "critical" | "warning"> = {
+  ModelServerDown: "critical",
+  InferenceErrorRatioHigh: "critical",
+  InferenceLatencyHigh: "warning",
+  DataDriftDetected: "warning",
+  DataDriftCritical: "critical",
+  ModelQualityLow: "critical",
+  PredictionEventsDropped: "warning",
+  DriftDetectorDown: "warning",
+};
+
+/** The label every platform alert carries; Alertmanager sends what has it to the monitor. */
+export const PLATFORM_ALERT_LABEL = { platform: "mlops" } as const;
+
+export interface AlertRuleParams {
+  /** 5xx share of inference requests above which InferenceErrorRatioHigh fires (0.02). */
+  errorRatio: number;
+  /** p95 inference latency, seconds (0.1). */
+  latencyP95Seconds: number;
+  /** Drifted-feature share for DataDriftDetected (0.3) and DataDriftCritical (0.7). */
+  driftShareWarning: number;
+  driftShareCritical: number;
+  /** One ModelQualityLow rule per model, with its own accuracy threshold. */
+  models: { name: string; accuracyThreshold: number }[];
+  /** The monitor's accuracy window the quality rule watches (default 1h). */
+  qualityWindow?: string;
+  /** Labelled predictions the window needs before its accuracy counts (default 100). */
+  qualityMinLabels?: number;
+  /** Range of the rate() windows (default 5m). */
+  rateWindow?: string;
+  /** `for:` per alert; PRODUCT.md's values where unset. The local platform shortens them. */
+  for?: Partial<Record<AlertName, string>>;
+}
+
+export interface AlertRule {
+  alert: AlertName;
+  expr: string;
+  for: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface RuleGroup {
+  name: string;
+  rules: AlertRule[];
+}
+
+const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
+
+export function buildAlertRules(params: AlertRuleParams): RuleGroup[] {
+  const p = validate(params);
+  const w = p.rateWindow;
+  const rule = (alert: AlertName, expr: string, summary: string, description: string, extraLabels: Record<string, string> = {}): AlertRule => ({
+    alert,
+    expr,
+    for: p.for[alert],
+    labels: { severity: SEVERITY[alert], ...PLATFORM_ALERT_LABEL, ...extraLabels },
+    annotations: { summary, description },
+  });
+  const down = (component: string) => `label_replace(up{mlops_component="${component}"}, "model", "$1", "mlops_model", "(.+)") == 0`;
+
+  const serving: AlertRule[] = [
+    rule("ModelServerDown", down("serving"), "Model server {{ $labels.model }} is down", "Prometheus cannot scrape the serving target {{ $labels.instance }} of model {{ $labels.model }}."),
+    rule(
+      "InferenceErrorRatioHigh",
+      [
+        `(`,
+        `  sum by (model, variant) (rate(mlops_inference_requests_total{status=~"5.."}[${w}]))`,
+        `/`,
+        `  sum by (model, variant) (rate(mlops_inference_requests_total[${w}]))`,
+        `) > ${p.errorRatio}`,
+      ].join("\n"),
+      "Inference errors of {{ $labels.model }} ({{ $labels.variant }}) above " + percent(p.errorRatio),
+      `{{ $value | humanizePercentage }} of the inference requests of {{ $labels.model }} ({{ $labels.variant }}) answered 5xx over ${w} (threshold ${percent(p.errorRatio)}).`,
+    ),
+    rule(
+      "InferenceLatencyHigh",
+      `histogram_quantile(0.95, sum by (model, variant, le) (rate(mlops_inference_request_duration_seconds_bucket[${w}]))) > ${p.latencyP95Seconds}`,
+      `p95 inference latency of {{ $labels.model }} above ${p.latencyP95Seconds}s`,
+      `The p95 latency of {{ $labels.model }} ({{ $labels.variant }}) is {{ $value | humanizeDuration }} over ${w} (threshold ${p.latencyP95Seconds}s).`,
+    ),
+    rule(
+      "PredictionEventsDropped",
+      `sum by (model, sink) (label_replace(rate(mlops_prediction_events_dropped_total[${w}]), "model", "$1", "mlops_model", "(.+)")) > 0`,
+      "Serving of {{ $labels.model }} drops prediction events for {{ $labels.sink }}",
+      "Drift and quality monitoring of {{ $labels.model }} miss events: the queue to {{ $labels.sink }} drops {{ $value | humanize }}/s.",
+    ),
+  ];
+  const drift: AlertRule[] = [
+    rule(
+      "DataDriftDetected",
+      `max by (model) (mlops_drift_share) >= ${p.driftShareWarning}`,
+      "Data drift on {{ $labels.model }}",
+      `{{ $value | humanizePercentage }} of the features of {{ $labels.model }} drifted (threshold ${percent(p.driftShareWarning)}).`,
+    ),
+    rule(
+      "DataDriftCritical",
+      `max by (model) (mlops_drift_share) >= ${p.driftShareCritical}`,
+      "Critical data drift on {{ $labels.model }}",
+      `{{ $value | humanizePercentage }} of the features of {{ $labels.model }} drifted (threshold ${percent(p.driftShareCritical)}).`,
+    ),
+    rule("DriftDetectorDown", down("drift"), "Drift detector of {{ $labels.model }} is down", "Prometheus cannot scrape the drift target {{ $labels.instance }} of model {{ $labels.model }}."),
+  ];
+  const quality: AlertRule[] = p.models.map((m) => {
+    const sel = `model="${m.name}", window="${p.qualityWindow}"`;
+    return rule(
+      "ModelQualityLow",
+      [
+        `max by (model, version, variant) (mlops_model_accuracy{${sel}}) < ${m.accuracyThreshold}`,
+        `and on (model, version, variant)`,
+        `max by (model, version, variant) (mlops_model_labels{${sel}}) >= ${p.qualityMinLabels}`,
+      ].join("\n"),
+      `Accuracy of ${m.name} below ${m.accuracyThreshold}`,
+      `Accuracy of ${m.name} version {{ $labels.version }} ({{ $labels.variant }}) is {{ $value }} over the last ${p.qualityWindow} (threshold ${m.accuracyThreshold}, at least ${p.qualityMinLabels} labelled predictions).`,
+      // One rule per model: the static label keeps the rules distinct for Prometheus (and promtool's lint).
+      { model: m.name },
+    );
+  });
+  return [
+    { name: "mlops-serving", rules: serving },
+    { name: "mlops-drift", rules: drift },
+    ...(quality.length ? [{ name: "mlops-quality", rules: quality }] : []),
+  ];
+}
+
+/** A Prometheus rule file (`rule_files:`), byte for byte the groups of the PrometheusRule. */
+export function renderRuleFile(groups: RuleGroup[], header = "Generated by components/kubernetes/alert-rules.ts: do not edit."): string {
+  return `# ${header}\n${stringify({ groups }, { lineWidth: 0 })}`;
+}
+
+function validate(params: AlertRuleParams): Required<Omit<AlertRuleParams, "for">> & { for: Record<AlertName, string> } {
+  const problems: string[] = [];
+  const ratio = (key: string, v: number) => {
+    if (!(Number.isFinite(v) && v > 0 && v < 1)) problems.push(`${key}: expected a number between 0 and 1 (exclusive), got ${v}`);
+  };
+  ratio("errorRatio", params.errorRatio);
+  ratio("driftShareWarning", params.driftShareWarning);
+  ratio("driftShareCritical", params.driftShareCritical);
+  if (!(Number.isFinite(params.latencyP95Seconds) && params.latencyP95Seconds > 0)) problems.push(`latencyP95Seconds: expected a positive number of seconds, got ${params.latencyP95Seconds}`);
+  if (params.driftShareWarning > params.driftShareCritical) problems.push(`driftShareWarning (${params.driftShareWarning}) must not exceed driftShareCritical (${params.driftShareCritical})`);
+  const names = new Set<string>();
+  for (const m of params.models) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(m.name)) problems.push(`models: "${m.name}" is not a model name (lower-case DNS label)`);
+    if (names.has(m.name)) problems.push(`models: "${m.name}" is listed twice`);
+    names.add(m.name);
+    if (!(m.accuracyThreshold > 0 && m.accuracyThreshold <= 1)) problems.push(`models.${m.name}.accuracyThreshold: expected a number in (0, 1], got ${m.accuracyThreshold}`);
+  }
+  const durations: Record<AlertName, string> = { ...DEFAULT_FOR, ...(params.for ?? {}) };
+  for (const [alert, d] of Object.entries(durations)) {
+    if (!(ALERT_NAMES as readonly string[]).includes(alert)) problems.push(`for.${alert}: unknown alert; known: ${ALERT_NAMES.join(", ")}`);
+    else if (!DURATION.test(d)) problems.push(`for.${alert}: "${d}" is not a Prometheus duration such as 30s, 2m or 1h`);
+  }
+  const qualityWindow = params.qualityWindow ?? "1h";
+  const rateWindow = params.rateWindow ?? "5m";
+  if (!DURATION.test(rateWindow)) problems.push(`rateWindow: "${rateWindow}" is not a Prometheus duration`);
+  const qualityMinLabels = params.qualityMinLabels ?? 100;
+  if (!Number.isInteger(qualityMinLabels) || qualityMinLabels < 1) problems.push(`qualityMinLabels: expected a positive integer, got ${qualityMinLabels}`);
+  if (problems.length) throw new Error(`invalid alert rule parameters:\n  ${problems.join("\n  ")}`);
+  return { ...params, qualityWindow, rateWindow, qualityMinLabels, for: durations };
+}
+
+function percent(ratio: number): string {
+  return `${Math.round(ratio * 10000) / 100}%`;
+}

@@ -1,0 +1,31 @@
+/** Ports and names of PRODUCT.md ("Ports, names, namespaces"); every component and test takes them from here. */
+export const PORTS = {
+  api: 8080,
+  metrics: 9090,
+  mlflow: 5000,
+  postgres: 5432,
+  https: 443,
+  dns: 53,
+  grafana: 3000,
+} as const;
+
+/** The numeric users of our images (USER in each Dockerfile): numeric, so the kubelet can verify runAsNonRoot. */
+export const UIDS = {
+  /** The `node` user of the node:20 images. */
+  node: 1000,
+  /** The user services/mlflow/Dockerfile adds to the MLflow image. */
+  mlflow: 10001,
+} as const;
+
+/** Namespaces labelled with this (value "true") may reach the entry points: serving, the monitor's API, MLflow, Grafana. */
+export const CLIENT_NAMESPACE_LABEL = "mlops-platform/client";
+
+/** In-cluster DNS names of services. */
+export function serviceUrl(name: string, namespace: string, port: number): string {
+  return `http://${name}.${namespace}.svc.cluster.local:${port}`;
+}
+
+export const servingName = (model: string) => `serving-${model}`;
+export const driftName = (model: string) => `drift-${model}`;
+export const MLFLOW_NAME = "mlflow";
+export const MONITOR_NAME = "monitor";

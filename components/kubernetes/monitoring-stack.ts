@@ -1,0 +1,170 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { RuleGroup } from "./alert-rules";
+import { alertmanagerConfig } from "./alertmanager-config";
+import type { Dashboard } from "./dashboards";
+import { recommendedLabels } from "./labels";
+import type { ResourceSpec } from "./pod";
+
+/**
+ * The pinned kube-prometheus-stack chart (prometheus-community). Bump here, read the chart's
+ * upgrade notes (CRDs are not upgraded by Helm), and run the tests.
+ */
+export const KUBE_PROMETHEUS_STACK = {
+  chart: "kube-prometheus-stack",
+  version: "79.12.0",
+  repo: "https://prometheus-community.github.io/helm-charts",
+  /** Helm release name; with it the chart names its objects `kube-prometheus-stack-*`. */
+  release: "kube-prometheus-stack",
+} as const;
+
+/** The Grafana sidecar loads ConfigMaps carrying this label as dashboards. */
+export const DASHBOARD_LABEL = { grafana_dashboard: "1" } as const;
+
+export interface MonitoringStackArgs {
+  namespace: pulumi.Input<string>;
+  namespaceName: string;
+  prometheus: { replicas: number; retention: string; storage: string; resources: ResourceSpec };
+  alertmanager: { replicas: number; webhookUrl: string; bearerToken: pulumi.Input<string> };
+  grafana: { resources: ResourceSpec };
+  alertRules: RuleGroup[];
+  dashboards: Dashboard[];
+}
+
+const ALERT_TOKEN_SECRET = "alertmanager-monitor-token";
+
+/**
+ * Prometheus, Alertmanager and Grafana from kube-prometheus-stack (CRDs included), the platform's
+ * PrometheusRule and dashboards. `crds` is the Helm release: whatever uses a prometheus-operator
+ * kind depends on it.
+ */
+export class MonitoringStack extends pulumi.ComponentResource {
+  readonly crds: k8s.helm.v3.Release;
+  readonly grafanaAdminSecretName: pulumi.Output<string>;
+  readonly prometheusUrl: string;
+  readonly grafanaUrl: string;
+
+  constructor(name: string, args: MonitoringStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mlops:kubernetes:MonitoringStack", name, {}, opts);
+    const parent = { parent: this };
+    const labels = recommendedLabels({ name: "monitoring", instance: "mlops-monitoring", component: "monitoring" });
+    const ns = args.namespaceName;
+    const svc = (suffix: string, port: number) => `http://${KUBE_PROMETHEUS_STACK.release}-${suffix}.${ns}.svc.cluster.local:${port}`;
+    this.prometheusUrl = svc("prometheus", 9090);
+    this.grafanaUrl = svc("grafana", 80);
+
+    const grafanaPassword = new random.RandomPassword(`${name}-grafana-admin-password`, { length: 32, special: false }, { ...parent, additionalSecretOutputs: ["result"] });
+    const grafanaAdmin = new k8s.core.v1.Secret(
+      `${name}-grafana-admin`,
+      { metadata: { name: "grafana-admin", namespace: args.namespace, labels }, type: "Opaque", stringData: { "admin-user": "admin", "admin-password": grafanaPassword.result } },
+      parent,
+    );
+    const alertToken = new k8s.core.v1.Secret(
+      `${name}-alert-token`,
+      { metadata: { name: ALERT_TOKEN_SECRET, namespace: args.namespace, labels }, type: "Opaque", stringData: { token: args.alertmanager.bearerToken } },
+      parent,
+    );
+    this.grafanaAdminSecretName = grafanaAdmin.metadata.name;
+
+    this.crds = new k8s.helm.v3.Release(
+      `${name}-kube-prometheus-stack`,
+      {
+        name: KUBE_PROMETHEUS_STACK.release,
+        chart: KUBE_PROMETHEUS_STACK.chart,
+        version: KUBE_PROMETHEUS_STACK.version,
+        repositoryOpts: { repo: KUBE_PROMETHEUS_STACK.repo },
+        namespace: args.namespace,
+        // Helm installs the chart's crds/ before its templates; Pulumi waits for the release.
+        skipCrds: false,
+        atomic: true,
+        cleanupOnFail: true,
+        timeout: 900,
+        maxHistory: 5,
+        values: kubePrometheusStackValues(args, grafanaAdmin.metadata.name),
+      },
+      { ...parent, dependsOn: [grafanaAdmin, alertToken] },
+    );
+
+    new k8s.apiextensions.CustomResource(
+      `${name}-alert-rules`,
+      {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: { name: "mlops-alerts", namespace: args.namespace, labels },
+        spec: { groups: args.alertRules },
+      },
+      { ...parent, dependsOn: [this.crds] },
+    );
+
+    for (const dashboard of args.dashboards) {
+      new k8s.core.v1.ConfigMap(
+        `${name}-dashboard-${dashboard.uid}`,
+        {
+          metadata: { name: `dashboard-${dashboard.uid}`, namespace: args.namespace, labels: { ...labels, ...DASHBOARD_LABEL } },
+          data: { [`${dashboard.uid}.json`]: JSON.stringify(dashboard, null, 2) },
+        },
+        parent,
+      );
+    }
+    this.registerOutputs({ prometheusUrl: this.prometheusUrl, grafanaUrl: this.grafanaUrl });
+  }
+}
+
+function resources(r: ResourceSpec) {
+  return { requests: { cpu: r.cpuRequest, memory: r.memoryRequest }, limits: { cpu: r.cpuLimit, memory: r.memoryLimit } };
+}
+
+/** The chart's values: only what differs from its defaults, each for a stated reason. */
+export function kubePrometheusStackValues(args: MonitoringStackArgs, grafanaAdminSecret: pulumi.Input<string>): Record<string, unknown> {
+  const ha = (replicas: number) => (replicas > 1 ? { podAntiAffinity: "soft" } : {});
+  return {
+    fullnameOverride: KUBE_PROMETHEUS_STACK.release,
+    crds: { enabled: true },
+    // Managed control planes (EKS, GKE, AKS) do not expose these to scraping.
+    kubeEtcd: { enabled: false },
+    kubeControllerManager: { enabled: false },
+    kubeScheduler: { enabled: false },
+    kubeProxy: { enabled: false },
+    prometheusOperator: {
+      // Rules are checked offline with promtool before deploy; no webhook means no API-server-to-pod
+      // flow to open in the network policies and no certificate Jobs.
+      admissionWebhooks: { enabled: false },
+      tls: { enabled: false },
+    },
+    prometheus: {
+      prometheusSpec: {
+        replicas: args.prometheus.replicas,
+        retention: args.prometheus.retention,
+        resources: resources(args.prometheus.resources),
+        // Select every ServiceMonitor and rule in the cluster, not only the chart's own.
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        ruleSelectorNilUsesHelmValues: false,
+        probeSelectorNilUsesHelmValues: false,
+        storageSpec: {
+          volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: args.prometheus.storage } } } },
+        },
+        ...ha(args.prometheus.replicas),
+      },
+    },
+    alertmanager: {
+      alertmanagerSpec: {
+        replicas: args.alertmanager.replicas,
+        // Mounted at /etc/alertmanager/secrets/<name>/: the bearer token for the monitor.
+        secrets: [ALERT_TOKEN_SECRET],
+        ...ha(args.alertmanager.replicas),
+      },
+      config: alertmanagerConfig({ webhookUrl: args.alertmanager.webhookUrl, bearerTokenFile: `/etc/alertmanager/secrets/${ALERT_TOKEN_SECRET}/token` }),
+    },
+    grafana: {
+      admin: { existingSecret: grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
+      defaultDashboardsTimezone: "utc",
+      resources: resources(args.grafana.resources),
+      sidecar: { dashboards: { enabled: true, label: Object.keys(DASHBOARD_LABEL)[0], labelValue: Object.values(DASHBOARD_LABEL)[0], searchNamespace: args.namespaceName } },
+      // The chart's test pod pulls an unpinned image; nothing of ours runs it.
+      testFramework: { enabled: false },
+    },
+  };
+}
+

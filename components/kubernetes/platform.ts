@@ -1,0 +1,251 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as k8s from "@pulumi/kubernetes";
+import type { Foundation } from "../contracts";
+import { buildAlertRules, type AlertRuleParams } from "./alert-rules";
+import { MONITOR_NAME, PORTS, driftName, serviceUrl } from "./constants";
+import { platformDashboards } from "./dashboards";
+import { PlatformDatabases } from "./databases";
+import { platformFlows } from "./flows";
+import { recommendedLabels } from "./labels";
+import { Mlflow, type MlflowServiceUser } from "./mlflow";
+import { MonitoringStack } from "./monitoring-stack";
+import { createNamespace } from "./namespaces";
+import { NetworkPolicies } from "./network-policies";
+import type { ResourceSpec } from "./pod";
+import { DriftDetector, ModelServing, QualityMonitor, type AlertAction } from "./services";
+
+/** One served model, with every value already decided (config + environment profile). */
+export interface ModelWorkload {
+  name: string;
+  uri: string;
+  challenger?: { uri: string; weight: number; shadow: boolean };
+  replicas: { min: number; max: number };
+  resources: ResourceSpec;
+  accuracyThreshold: number;
+  eventSampleRate: number;
+  drift: {
+    enabled: boolean;
+    referenceUri: string;
+    evaluationIntervalSeconds: number;
+    windowRows: number;
+    datasetDriftShare: number;
+    methods: Record<string, string>;
+    webhookUrl?: string;
+  };
+}
+
+/** The image references to run (already pinned by tag or digest) and their tag, for labels. */
+export interface PlatformImages {
+  serving: string;
+  drift: string;
+  monitor: string;
+  mlflow: string;
+  version: string;
+}
+
+export interface PlatformArgs {
+  foundation: Foundation;
+  /** Namespace of our workloads; MLflow's identity (foundation.mlflowIdentity) must live there. */
+  namespace: string;
+  monitoringNamespace: string;
+  images: PlatformImages;
+  models: ModelWorkload[];
+  mlflow: { replicas: number; workers: number; resources: ResourceSpec };
+  serving: { cpuUtilization: number; reloadIntervalSeconds: number };
+  drift: { resources: ResourceSpec };
+  monitor: { replicas: number; resources: ResourceSpec; retentionDays: number; alertActions: AlertAction[] };
+  jobResources: ResourceSpec;
+  /** PodDisruptionBudgets (prod): minAvailable for multi-replica workloads. */
+  disruptionBudgets?: { minAvailable: number };
+  monitoring: {
+    prometheus: { replicas: number; retention: string; storage: string; resources: ResourceSpec };
+    alertmanager: { replicas: number };
+    grafana: { resources: ResourceSpec };
+  };
+  alerts: Omit<AlertRuleParams, "models">;
+}
+
+function checkArgs(args: PlatformArgs): PlatformArgs {
+  const identityNs = args.foundation.mlflowIdentity.namespace;
+  if (identityNs !== args.namespace) {
+    throw new Error(`the foundation trusts MLflow's service account in namespace "${identityNs}", but the platform runs in "${args.namespace}": they must be the same`);
+  }
+  return args;
+}
+
+/**
+ * The ML workloads of the platform on any Foundation: namespaces and network policies, the
+ * databases, MLflow, per-model serving and drift detection, the quality monitor, and the
+ * Prometheus / Alertmanager / Grafana stack with the platform's alert rules and dashboards.
+ */
+export class Platform extends pulumi.ComponentResource {
+  readonly mlflowUrl: string;
+  readonly servingUrls: Record<string, string> = {};
+  readonly monitorUrl: string;
+  readonly prometheusUrl: string;
+  readonly grafanaUrl: string;
+  readonly grafanaAdminSecret: pulumi.Output<string>;
+
+  constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before registering anything: a refused Platform leaves no half-declared component.
+    super("mlops:kubernetes:Platform", name, {}, { ...opts, providers: { kubernetes: checkArgs(args).foundation.kubernetes } });
+    const f = args.foundation;
+    const parent = { parent: this };
+    const version = f.kubernetesVersion;
+    const platformNs = createNamespace({ name: args.namespace, enforce: "restricted", warn: "restricted", kubernetesVersion: version }, parent);
+    // node-exporter needs the host's network and PID namespace and hostPath mounts; every other pod
+    // of the namespace still gets the restricted warnings and audit entries.
+    const monitoringNs = createNamespace({ name: args.monitoringNamespace, enforce: "privileged", warn: "restricted", kubernetesVersion: version }, parent);
+    const ns = platformNs.metadata.name;
+    const mns = monitoringNs.metadata.name;
+
+    const pdb = (replicas: number) =>
+      args.disruptionBudgets && replicas > 1 ? { minAvailable: Math.min(args.disruptionBudgets.minAvailable, replicas - 1) } : undefined;
+    const flows = platformFlows({
+      platformNamespace: args.namespace,
+      monitoringNamespace: args.monitoringNamespace,
+      models: args.models.map((m) => ({ name: m.name, drift: m.drift.enabled, driftWebhook: m.drift.enabled && Boolean(m.drift.webhookUrl) })),
+      monitorWebhooks: args.monitor.alertActions.some((a) => a.action === "retrain"),
+    });
+    new NetworkPolicies(`${name}-${args.namespace}-policies`, { namespace: ns, namespaceName: args.namespace, flows }, parent);
+    new NetworkPolicies(`${name}-${args.monitoringNamespace}-policies`, { namespace: mns, namespaceName: args.monitoringNamespace, flows }, parent);
+
+    const alertToken = new random.RandomPassword(`${name}-alert-receiver-token`, { length: 40, special: false }, { ...parent, additionalSecretOutputs: ["result"] });
+    const monitorUrl = serviceUrl(MONITOR_NAME, args.namespace, PORTS.api);
+    const monitoring = new MonitoringStack(
+      `${name}-monitoring`,
+      {
+        namespace: mns,
+        namespaceName: args.monitoringNamespace,
+        prometheus: args.monitoring.prometheus,
+        alertmanager: { replicas: args.monitoring.alertmanager.replicas, webhookUrl: `${monitorUrl}/v1/alerts`, bearerToken: alertToken.result },
+        grafana: args.monitoring.grafana,
+        alertRules: buildAlertRules({ ...args.alerts, models: args.models.map((m) => ({ name: m.name, accuracyThreshold: m.accuracyThreshold })) }),
+        dashboards: platformDashboards(),
+      },
+      parent,
+    );
+
+    const databases = new PlatformDatabases(
+      `${name}-databases`,
+      { namespace: ns, database: f.database, image: args.images.mlflow, version: args.images.version, resources: args.jobResources },
+      parent,
+    );
+
+    const users: MlflowServiceUser[] = [
+      { key: "serving", username: "svc-serving", permission: "READ" },
+      { key: "drift", username: "svc-drift", permission: "READ" },
+      { key: "monitor", username: "svc-monitor", permission: "MANAGE" },
+      { key: "metrics", username: "svc-metrics" },
+    ];
+    const mlflow = new Mlflow(
+      `${name}-mlflow`,
+      {
+        namespace: ns,
+        namespaceName: args.namespace,
+        image: args.images.mlflow,
+        version: args.images.version,
+        replicas: args.mlflow.replicas,
+        workers: args.mlflow.workers,
+        resources: args.mlflow.resources,
+        jobResources: args.jobResources,
+        podDisruptionBudget: pdb(args.mlflow.replicas),
+        database: { secretName: databases.mlflowSecretName, ready: databases.ready },
+        artifactsDestination: f.artifactStore.uri,
+        identity: { serviceAccountName: f.mlflowIdentity.serviceAccountName, annotations: f.mlflowIdentity.serviceAccountAnnotations, podLabels: f.mlflowIdentity.podLabels },
+        models: args.models.map((m) => m.name),
+        users,
+        monitoringCrds: monitoring.crds,
+      },
+      parent,
+    );
+
+    const common = (credentials: string, image: string, resources: ResourceSpec) => ({
+      namespace: ns,
+      namespaceName: args.namespace,
+      image,
+      version: args.images.version,
+      resources,
+      mlflow: { trackingUri: mlflow.trackingUri, credentialsSecret: mlflow.userSecrets[credentials] },
+      monitoringCrds: monitoring.crds,
+      dependsOn: [mlflow.usersReady],
+    });
+    const secret = (resourceName: string, secretName: string, key: string, length: number) => {
+      const value = new random.RandomPassword(`${name}-${resourceName}`, { length, special: false }, { ...parent, additionalSecretOutputs: ["result"] });
+      return new k8s.core.v1.Secret(
+        `${name}-${resourceName}-secret`,
+        { metadata: { name: secretName, namespace: ns, labels: recommendedLabels({ name: secretName, instance: secretName, component: "credentials" }) }, type: "Opaque", stringData: { [key]: value.result } },
+        parent,
+      );
+    };
+    const webhookSecret = secret("webhook-signing", "webhook-signing", "secret", 48);
+    const alertTokenSecret = new k8s.core.v1.Secret(
+      `${name}-alert-receiver-token-secret`,
+      {
+        metadata: { name: "alert-receiver-token", namespace: ns, labels: recommendedLabels({ name: "alert-receiver-token", instance: "alert-receiver-token", component: "credentials" }) },
+        type: "Opaque",
+        stringData: { token: alertToken.result },
+      },
+      parent,
+    );
+
+    for (const model of args.models) {
+      const serving = new ModelServing(
+        `${name}-serving-${model.name}`,
+        {
+          ...common("serving", args.images.serving, model.resources),
+          model: model.name,
+          uri: model.uri,
+          challenger: model.challenger,
+          replicas: model.replicas,
+          cpuUtilization: args.serving.cpuUtilization,
+          podDisruptionBudget: pdb(model.replicas.min),
+          reloadIntervalSeconds: args.serving.reloadIntervalSeconds,
+          eventSampleRate: model.eventSampleRate,
+          eventSinks: [...(model.drift.enabled ? [serviceUrl(driftName(model.name), args.namespace, PORTS.api)] : []), monitorUrl],
+        },
+        parent,
+      );
+      this.servingUrls[model.name] = serving.url;
+      if (!model.drift.enabled) continue;
+      new DriftDetector(
+        `${name}-drift-${model.name}`,
+        {
+          ...common("drift", args.images.drift, args.drift.resources),
+          model: model.name,
+          referenceUri: model.drift.referenceUri,
+          evaluationIntervalSeconds: model.drift.evaluationIntervalSeconds,
+          windowRows: model.drift.windowRows,
+          datasetDriftShare: model.drift.datasetDriftShare,
+          methods: model.drift.methods,
+          webhook: model.drift.webhookUrl ? { url: model.drift.webhookUrl, secretName: webhookSecret.metadata.name } : undefined,
+        },
+        parent,
+      );
+    }
+
+    const monitor = new QualityMonitor(
+      `${name}-monitor`,
+      {
+        ...common("monitor", args.images.monitor, args.monitor.resources),
+        dependsOn: [mlflow.usersReady, databases.ready],
+        replicas: args.monitor.replicas,
+        podDisruptionBudget: pdb(args.monitor.replicas),
+        databaseSecretName: databases.monitorSecretName,
+        retentionDays: args.monitor.retentionDays,
+        alertActions: args.monitor.alertActions,
+        webhookSecretName: webhookSecret.metadata.name,
+        alertTokenSecretName: alertTokenSecret.metadata.name,
+      },
+      parent,
+    );
+
+    this.mlflowUrl = mlflow.trackingUri;
+    this.monitorUrl = monitor.url;
+    this.prometheusUrl = monitoring.prometheusUrl;
+    this.grafanaUrl = monitoring.grafanaUrl;
+    this.grafanaAdminSecret = pulumi.interpolate`${mns}/${monitoring.grafanaAdminSecretName}`;
+    this.registerOutputs({ mlflowUrl: this.mlflowUrl, servingUrls: this.servingUrls, monitorUrl: this.monitorUrl });
+  }
+}

@@ -1,0 +1,305 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { mixesArchitectures } from "../components/aws/instance-types";
+import { ALERT_NAMES } from "../components/kubernetes/alert-rules";
+
+/**
+ * The stack's `mlops:` configuration: parsed and validated once, before any resource is declared.
+ * Every key is a top-level `mlops:<key>`; structured keys are YAML objects in `Pulumi.<stack>.yaml`.
+ */
+export const NAMESPACE = "mlops";
+
+/** Clouds with a Foundation in components/; the schema accepts only these. */
+export const SUPPORTED_CLOUDS = ["aws"] as const;
+
+const cidr = z.string().refine(isCidr, { message: "expected an IPv4 CIDR block such as 10.0.0.0/16" });
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "expected a lower-case DNS label (a-z, 0-9, '-')").max(40);
+const quantity = z.string().regex(/^\d+(\.\d+)?(m|Mi|Gi|Ki)?$/, "expected a Kubernetes quantity such as 250m, 512Mi or 1");
+
+const httpsUrl = z.string().regex(/^https:\/\/[^\s/?#]+[^\s]*$/, "expected an https:// URL");
+
+const resources = z
+  .object({
+    cpuRequest: quantity.default("250m"),
+    memoryRequest: quantity.default("512Mi"),
+    cpuLimit: quantity.default("1"),
+    memoryLimit: quantity.default("1Gi"),
+  })
+  .strict();
+
+const driftSettings = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** `models:/<name>@<alias>` or a file path of the reference profile; default: the profile logged with the champion. */
+    referenceUri: z.string().optional(),
+    evaluationIntervalSeconds: z.number().int().min(10).default(60),
+    windowRows: z.number().int().min(1000).default(10000),
+    datasetDriftShare: z.number().min(0).max(1).default(0.5),
+    /** Per-feature method overrides, e.g. { amount: "psi" }. */
+    methods: z.record(z.string(), z.enum(["ks", "wasserstein", "psi", "jensenshannon", "hellinger", "chisquare"])).default({}),
+    /** Receives an HMAC-signed JSON body when the drift verdict changes. */
+    webhookUrl: httpsUrl.optional(),
+  })
+  .strict();
+
+const modelUri = z
+  .string()
+  .regex(/^models:\/[^/@]+(@[A-Za-z0-9_-]+|\/\d+)$/, "expected a registry URI models:/<name>@<alias> or models:/<name>/<version>");
+
+export const modelSchema = z
+  .object({
+    name: dnsLabel,
+    uri: modelUri,
+    challenger: z
+      .object({
+        uri: modelUri,
+        /** Share of live traffic (percent) the challenger answers; ignored in shadow mode. */
+        weight: z.number().min(0).max(100).default(0),
+        shadow: z.boolean().default(false),
+      })
+      .strict()
+      .optional(),
+    replicas: z.object({ min: z.number().int().min(1), max: z.number().int().min(1) }).strict().optional(),
+    resources: resources.optional(),
+    /** Accuracy below which ModelQualityLow fires for this model. */
+    accuracyThreshold: z.number().min(0).max(1).default(0.85),
+    /** Share of requests whose prediction events serving sends to drift and the monitor. */
+    eventSampleRate: z.number().gt(0).max(1).default(1),
+    drift: driftSettings.default(driftSettings.parse({})),
+    /** What the monitor does when Alertmanager delivers one of these alerts for this model. */
+    alertActions: z
+      .array(z.object({ alert: z.enum(ALERT_NAMES), action: z.enum(["rollback", "retrain"]) }).strict())
+      .default([])
+      .refine((a) => new Set(a.map((x) => x.alert)).size === a.length, { message: "one action per alert" }),
+    /** Called (HMAC-signed) by the `retrain` action. */
+    retrainWebhookUrl: httpsUrl.optional(),
+  })
+  .strict()
+  .refine((m) => !m.replicas || m.replicas.min <= m.replicas.max, { message: "replicas.min must not exceed replicas.max", path: ["replicas"] })
+  .refine((m) => !m.alertActions.some((a) => a.action === "retrain") || Boolean(m.retrainWebhookUrl), {
+    message: "a retrain action needs retrainWebhookUrl",
+    path: ["retrainWebhookUrl"],
+  });
+
+/** A version or commit SHA: `latest` moves, so it pins nothing. */
+const imageTag = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, "expected an image tag")
+  .refine((t) => t !== "latest", { message: '"latest" is not a pin; use a version or a commit SHA' });
+
+const imageRef = z
+  .object({
+    /** Overrides the tag for this image. */
+    tag: imageTag.optional(),
+    /** sha256:<64 hex>; when set, the image is pulled by digest. */
+    digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, "expected sha256:<64 hex digits>").optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    environment: z.enum(["dev", "prod"]),
+    cloud: z.enum(SUPPORTED_CLOUDS),
+    /** Tags for every taggable cloud resource; `team` and `cost-center` are required (PRODUCT.md). */
+    tags: z
+      .record(z.string(), z.string())
+      .refine((t) => Boolean(t.team) && Boolean(t["cost-center"]), { message: "must include the tags team and cost-center" }),
+    network: z
+      .object({
+        /** /16 to /20: the VPC is cut into 16 equal subnets (public, private, database per AZ), /20 to /24 each. */
+        vpcCidr: cidr
+          .refine((c) => !isCidr(c) || (prefixLength(c) >= 16 && prefixLength(c) <= 20), { message: "expected a VPC block from /16 to /20 (it is cut into 16 subnets)" })
+          .default("10.0.0.0/16"),
+        availabilityZoneCount: z.number().int().min(2).max(4).default(3),
+      })
+      .strict()
+      .default({ vpcCidr: "10.0.0.0/16", availabilityZoneCount: 3 }),
+    cluster: z
+      .object({
+        kubernetesVersion: z.enum(["1.31", "1.32", "1.33", "1.34"]).default("1.33"),
+        /** CIDRs allowed to reach the public API endpoint; 0.0.0.0/0 is refused in prod. */
+        publicAccessCidrs: z.array(cidr).min(1),
+        nodeInstanceTypes: z
+          .array(z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, "expected an EC2 instance type such as m6i.large"))
+          .min(1)
+          .refine((types) => !mixesArchitectures(types), { message: "mixes arm64 (Graviton) and x86_64 instance types: one node group runs one AMI" })
+          .optional(),
+        nodeCount: z
+          .object({ min: z.number().int().min(1), max: z.number().int().min(1), desired: z.number().int().min(1) })
+          .strict()
+          .refine((n) => n.min <= n.desired && n.desired <= n.max, { message: "expected min <= desired <= max" })
+          .optional(),
+        /** Administrators' IAM principals granted cluster admin through access entries. */
+        adminPrincipalArns: z.array(z.string().regex(/^arn:aws:iam::\d{12}:(role|user)\/.+$/, "expected an IAM role or user ARN")).default([]),
+      })
+      .strict(),
+    database: z
+      .object({
+        instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "expected an RDS instance class such as db.t4g.medium").optional(),
+        allocatedStorageGb: z.number().int().min(20).max(65536).optional(),
+        // YAML reads `engineVersion: 16` as a number: take it as the version it spells.
+        engineVersion: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.enum(["15", "16", "17"])).default("16"),
+        backupRetentionDays: z.number().int().min(1).max(35).optional(),
+      })
+      .strict()
+      .default({ engineVersion: "16" }),
+    artifactStore: z
+      .object({
+        /** Key prefix inside the bucket where MLflow keeps artifacts. */
+        prefix: z.string().regex(/^[a-z0-9][a-z0-9/_-]*[a-z0-9]$/, "expected a key prefix such as mlflow").default("mlflow"),
+      })
+      .strict()
+      .default({ prefix: "mlflow" }),
+    images: z
+      .object({
+        /** Registry and path prefix, e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com/mlops: images are <registry>/<serving|drift|monitor|mlflow>. */
+        registry: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, "expected a registry host with an optional path, without scheme or tag"),
+        tag: imageTag,
+        serving: imageRef.default({}),
+        drift: imageRef.default({}),
+        monitor: imageRef.default({}),
+        mlflow: imageRef.default({}),
+      })
+      .strict(),
+    models: z
+      .array(modelSchema)
+      .default([])
+      .refine((models) => new Set(models.map((m) => m.name)).size === models.length, { message: "model names must be unique" }),
+    monitoring: z
+      .object({
+        /** Alert thresholds; environment defaults from PRODUCT.md apply where unset. */
+        errorRatio: z.number().gt(0).lt(1).optional(),
+        latencyP95Seconds: z.number().positive().optional(),
+        driftShareWarning: z.number().gt(0).lt(1).optional(),
+        driftShareCritical: z.number().gt(0).lt(1).optional(),
+        /** The monitor's window ModelQualityLow watches, and the labelled predictions it needs first. */
+        qualityWindow: z.enum(["1h", "24h", "7d"]).optional(),
+        qualityMinLabels: z.number().int().min(1).optional(),
+        /** Prometheus retention, e.g. 15d (default 7d in dev, 30d in prod). */
+        prometheusRetention: z.string().regex(/^\d+[hdwy]$/, "expected a Prometheus retention such as 15d").optional(),
+      })
+      .strict()
+      .refine((m) => m.driftShareWarning === undefined || m.driftShareCritical === undefined || m.driftShareWarning <= m.driftShareCritical, {
+        message: "driftShareWarning must not exceed driftShareCritical",
+        path: ["driftShareWarning"],
+      })
+      .default({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.environment === "prod" && c.cluster.publicAccessCidrs.some((x) => x.endsWith("/0"))) {
+      ctx.addIssue({ code: "custom", path: ["cluster", "publicAccessCidrs"], message: "0.0.0.0/0 is not allowed in prod: list the CIDRs of your offices or VPN" });
+    }
+    if (c.environment === "prod" && c.database.backupRetentionDays !== undefined && c.database.backupRetentionDays < 14) {
+      ctx.addIssue({ code: "custom", path: ["database", "backupRetentionDays"], message: "prod keeps database backups at least 14 days" });
+    }
+    if (c.environment === "prod") {
+      c.models.forEach((m, i) => {
+        if (m.challenger && !m.challenger.shadow && m.challenger.weight > 10) {
+          ctx.addIssue({ code: "custom", path: ["models", i, "challenger", "weight"], message: "a challenger may take at most 10% of traffic in prod" });
+        }
+      });
+    }
+  });
+
+export type PlatformConfig = z.infer<typeof configSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid stack configuration:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** The raw `mlops:` values: structured ones are JSON in the engine's config map. */
+export function readRawConfig(config: pulumi.Config = new pulumi.Config(NAMESPACE)): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const value = config.get(key);
+    if (value === undefined) continue;
+    raw[key] = parseMaybeJson(value);
+  }
+  return raw;
+}
+
+/** Validates raw values; every problem names the key, the value given and what is allowed. */
+export function parseConfig(raw: Record<string, unknown>): PlatformConfig {
+  const unknownKeys = Object.keys(raw).filter((k) => !(k in configSchema.shape));
+  const result = configSchema.safeParse(raw);
+  if (result.success && unknownKeys.length === 0) return result.data;
+  const problems = result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, raw));
+  return fail(problems);
+}
+
+export function loadConfig(): PlatformConfig {
+  const all = pulumi.runtime.allConfig();
+  const known = new Set(Object.keys(configSchema.shape));
+  const stray = Object.keys(all)
+    .filter((k) => k.startsWith(`${NAMESPACE}:`))
+    .map((k) => k.slice(NAMESPACE.length + 1))
+    .filter((k) => !known.has(k));
+  const raw = readRawConfig();
+  const problems = stray.map((k) => `${NAMESPACE}:${k}: unknown key; known keys: ${[...known].map((x) => `${NAMESPACE}:${x}`).join(", ")}`);
+  try {
+    const parsed = parseConfig(raw);
+    if (problems.length) fail(problems);
+    return parsed;
+  } catch (err) {
+    if (err instanceof ConfigError) fail([...problems, ...err.problems]);
+    throw err;
+  }
+}
+
+function fail(problems: string[]): never {
+  throw new ConfigError(problems);
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
+  const [top, ...rest] = issue.path.map(String);
+  const key = `${NAMESPACE}:${top ?? ""}${rest.length ? `.${rest.join(".")}` : ""}`;
+  const value = valueAt(raw, issue.path);
+  const shown = value === undefined ? "missing (required)" : `got ${JSON.stringify(value)}`;
+  let allowed = issue.message;
+  if (issue.code === "invalid_value" && "values" in issue) allowed = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+  if (issue.code === "invalid_type" && value === undefined) allowed = `required (${issue.expected})`;
+  if (issue.code === "unrecognized_keys") return `${key}: unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+  return `${key}: ${shown}; ${allowed}`;
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let cur: unknown = raw;
+  for (const p of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+function parseMaybeJson(value: string): unknown {
+  const trimmed = value.trim();
+  if (/^[[{]/.test(trimmed) || /^(true|false|null|-?\d+(\.\d+)?)$/.test(trimmed)) {
+    try {
+      return JSON.parse(trimmed);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+function prefixLength(cidr: string): number {
+  return Number(cidr.split("/")[1]);
+}
+
+export function isCidr(value: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits > 32) return false;
+  // Host bits must be zero, or the block is ambiguous (10.0.0.1/16).
+  const addr = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return (addr & mask) >>> 0 === addr;
+}

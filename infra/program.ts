@@ -1,0 +1,18 @@
+import { loadConfig } from "./config";
+import { buildFoundation } from "./foundation";
+import { resolveProfile } from "./profiles";
+import { standardTags } from "./tags";
+import { deployWorkloads } from "./workloads";
+
+/**
+ * The stack program: validate the config (nothing is declared when it is wrong), pick the
+ * environment profile, build the cloud's Foundation, deploy the workloads on it, export outputs.
+ */
+export async function main(): Promise<Record<string, unknown>> {
+  const config = loadConfig();
+  const profile = resolveProfile(config);
+  const tags = standardTags(config);
+  const foundation = await buildFoundation(config, profile, tags);
+  const workloads = deployWorkloads(foundation.foundation, config, profile);
+  return { ...foundation.outputs, ...workloads.outputs };
+}

@@ -1,0 +1,85 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { Foundation } from "../components/contracts";
+import { imageReference, Platform, type AlertAction, type ModelWorkload, type PlatformImages } from "../components/kubernetes";
+import type { ModelConfig, PlatformConfig } from "./config";
+import type { EnvironmentProfile } from "./profiles";
+
+export interface WorkloadsResult {
+  platform: Platform;
+  outputs: Record<string, pulumi.Input<unknown>>;
+}
+
+/** PRODUCT.md "Ports, names, namespaces". */
+export const NAMESPACES = { platform: "mlops", monitoring: "monitoring" } as const;
+
+/** Deploys the ML workloads on a Foundation, every environment decision taken from the profile. */
+export function deployWorkloads(foundation: Foundation, config: PlatformConfig, profile: EnvironmentProfile): WorkloadsResult {
+  const w = profile.workloads;
+  const platform = new Platform(`mlops-${config.environment}`, {
+    foundation,
+    namespace: NAMESPACES.platform,
+    monitoringNamespace: NAMESPACES.monitoring,
+    images: resolveImages(config, profile),
+    models: config.models.map((m) => modelWorkload(m, profile)),
+    mlflow: { replicas: w.mlflowReplicas, workers: w.mlflowWorkers, resources: w.resources.mlflow },
+    serving: { cpuUtilization: w.hpaCpuUtilization, reloadIntervalSeconds: w.servingReloadIntervalSeconds },
+    drift: { resources: w.resources.drift },
+    monitor: { replicas: w.monitorReplicas, resources: w.resources.monitor, retentionDays: w.monitorRetentionDays, alertActions: alertActions(config.models) },
+    jobResources: w.resources.jobs,
+    disruptionBudgets: w.podDisruptionBudgets ? { minAvailable: w.pdbMinAvailable } : undefined,
+    monitoring: {
+      prometheus: { replicas: w.prometheusReplicas, retention: w.prometheusRetention, storage: w.prometheusStorage, resources: w.resources.prometheus },
+      alertmanager: { replicas: w.alertmanagerReplicas },
+      grafana: { resources: w.resources.grafana },
+    },
+    alerts: profile.alerts,
+  });
+  return {
+    platform,
+    outputs: {
+      mlflowUrl: platform.mlflowUrl,
+      servingUrls: platform.servingUrls,
+      monitorUrl: platform.monitorUrl,
+      prometheusUrl: platform.prometheusUrl,
+      grafanaUrl: platform.grafanaUrl,
+      // Where to read the Grafana password (kubectl get secret), never the password itself.
+      grafanaAdminSecret: platform.grafanaAdminSecret,
+    },
+  };
+}
+
+export function resolveImages(config: PlatformConfig, profile: EnvironmentProfile): PlatformImages {
+  const ref = (name: "serving" | "drift" | "monitor" | "mlflow") => {
+    const image = config.images[name];
+    return imageReference({ registry: config.images.registry, name, tag: image.tag ?? config.images.tag, digest: image.digest }, profile.workloads.preferDigests);
+  };
+  return { serving: ref("serving"), drift: ref("drift"), monitor: ref("monitor"), mlflow: ref("mlflow"), version: config.images.tag };
+}
+
+function modelWorkload(m: ModelConfig, profile: EnvironmentProfile): ModelWorkload {
+  return {
+    name: m.name,
+    uri: m.uri,
+    challenger: m.challenger,
+    replicas: m.replicas ?? profile.workloads.servingReplicas,
+    resources: m.resources ?? profile.workloads.resources.serving,
+    accuracyThreshold: m.accuracyThreshold,
+    eventSampleRate: m.eventSampleRate,
+    drift: {
+      enabled: m.drift.enabled,
+      // The reference profile is logged with the model version: by default, the champion's.
+      referenceUri: m.drift.referenceUri ?? m.uri,
+      evaluationIntervalSeconds: m.drift.evaluationIntervalSeconds,
+      windowRows: m.drift.windowRows,
+      datasetDriftShare: m.drift.datasetDriftShare,
+      methods: m.drift.methods,
+      webhookUrl: m.drift.webhookUrl,
+    },
+  };
+}
+
+function alertActions(models: ModelConfig[]): AlertAction[] {
+  return models.flatMap((m) =>
+    m.alertActions.map((a) => ({ alert: a.alert, model: m.name, action: a.action, ...(a.action === "retrain" ? { url: m.retrainWebhookUrl } : {}) })),
+  );
+}

@@ -1,0 +1,359 @@
+/**
+ * `npm run demo:traffic`: realistic traffic against the local platform (`npm start`), then a shift.
+ *
+ *   npm run demo:traffic [-- --baseline 30] [-- --rate 400] [-- --feedback-delay 2] [-- --timeout 180] [-- --state-dir .local]
+ *
+ * Sends card transactions of the demo fraud data to serving (MLflow `/invocations`, 20 rows a request,
+ * each request with its `x-request-id`), and the true label of each prediction to the monitor a few
+ * seconds later, as a fraud team confirms cases. After the baseline it sends transactions from the
+ * shifted distribution and watches the platform react: drift detected, accuracy down, the alert firing
+ * in Prometheus, the monitor's recorded action. Prints each as it happens and where to look.
+ *
+ * Exit 0 when the platform reacted in full, 1 when something did not happen within --timeout seconds
+ * of the shift, 2 on a usage error or when the platform is not running.
+ */
+import path from "node:path";
+import { FEATURES, generateFraudData, type FraudData } from "../demo/fraud-data";
+import { PROFILES } from "../../infra/profiles";
+import { ACCURACY_THRESHOLD, DEFAULT_STATE_DIR, LOCAL_TIMINGS, LocalPlatformError, readState, type PlatformState } from "./layout";
+
+export interface DemoTrafficOptions {
+  state: PlatformState;
+  baselineSeconds?: number;
+  rowsPerSecond?: number;
+  rowsPerRequest?: number;
+  feedbackDelaySeconds?: number;
+  /** How long after the shift the platform has to react. */
+  timeoutSeconds?: number;
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+/** Seconds after the shift at which each reaction was first seen. */
+export interface Milestones {
+  driftDetected?: number;
+  qualityLow?: number;
+  alertFiring?: number;
+  actionRecorded?: number;
+}
+
+export interface RecordedAction {
+  alertname: string;
+  action: string;
+  status: string;
+  model: string | null;
+  createdAt: string;
+  detail: Record<string, unknown>;
+  error: string | null;
+}
+
+export interface DemoResult {
+  completed: boolean;
+  /** What the platform did not show in time (empty when completed). */
+  missing: (keyof Milestones)[];
+  milestones: Milestones;
+  requests: number;
+  rows: number;
+  failedRequests: number;
+  feedbackSent: number;
+  driftShare?: number;
+  accuracy?: number;
+  firingAlerts: string[];
+  actions: RecordedAction[];
+}
+
+/** The thresholds the local alert rules are built with (scripts/local/monitoring.ts). */
+const DRIFT_SHARE_WARNING = PROFILES.dev.alerts.driftShareWarning;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function getJson<T>(url: string): Promise<T | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) {
+      await res.arrayBuffer();
+      return undefined;
+    }
+    return (await res.json()) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Rows of a data set, in a loop, with their labels. */
+class RowSource {
+  private next = 0;
+  constructor(private readonly data: FraudData) {}
+
+  take(n: number): { rows: number[][]; labels: number[] } {
+    const width = this.data.features.length;
+    const rows: number[][] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = this.next++ % this.data.labels.length;
+      rows.push(Array.from(this.data.values.subarray(r * width, (r + 1) * width), (v) => Math.round(v * 1e4) / 1e4));
+      labels.push(this.data.labels[r]);
+    }
+    return { rows, labels };
+  }
+}
+
+/** Predictions to serving; their truth to the monitor once it is "known". */
+class TrafficSender {
+  requests = 0;
+  rows = 0;
+  failed = 0;
+  feedbackSent = 0;
+  private readonly pending: { dueAt: number; items: { prediction_id: string; actual: number }[] }[] = [];
+  private readonly runId = Date.now().toString(36);
+  lastError = "";
+
+  constructor(
+    private readonly state: PlatformState,
+    private readonly rowsPerRequest: number,
+    private readonly feedbackDelayMs: number,
+  ) {}
+
+  async send(source: RowSource): Promise<void> {
+    const { rows, labels } = source.take(this.rowsPerRequest);
+    const requestId = `demo-${this.runId}-${this.requests++}`;
+    try {
+      const res = await fetch(`${this.state.urls.serving}/invocations`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": requestId },
+        body: JSON.stringify({ dataframe_split: { columns: FEATURES, data: rows } }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+      this.rows += rows.length;
+      if (this.state.urls.monitor) {
+        this.pending.push({ dueAt: Date.now() + this.feedbackDelayMs, items: labels.map((actual, i) => ({ prediction_id: `${requestId}:${i}`, actual })) });
+      }
+    } catch (err) {
+      this.failed++;
+      this.lastError = (err as Error).message;
+    }
+  }
+
+  /** Sends the feedback that is due (all of it with `all`). */
+  async flushFeedback(all = false): Promise<void> {
+    if (!this.state.urls.monitor) return;
+    const now = Date.now();
+    const due: { prediction_id: string; actual: number }[] = [];
+    while (this.pending.length && (all || this.pending[0].dueAt <= now)) due.push(...this.pending.shift()!.items);
+    if (!due.length) return;
+    try {
+      const res = await fetch(`${this.state.urls.monitor}/v1/feedback`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(due),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.arrayBuffer();
+      if (res.ok) this.feedbackSent += due.length;
+      else this.lastError = `feedback: HTTP ${res.status}`;
+    } catch (err) {
+      this.lastError = `feedback: ${(err as Error).message}`;
+    }
+  }
+}
+
+interface Observation {
+  driftShare?: number;
+  datasetDrift?: boolean;
+  accuracy?: number;
+  labels?: number;
+  firing: string[];
+  actions: RecordedAction[];
+}
+
+/** One look at the platform through its own APIs. */
+async function observe(state: PlatformState, since: string): Promise<Observation> {
+  const drift = await getJson<{ status: string; driftShare?: number; datasetDrift?: boolean }>(`${state.urls.drift}/v1/drift`);
+  const obs: Observation = { firing: [], actions: [] };
+  if (drift?.status === "ok") {
+    obs.driftShare = drift.driftShare;
+    obs.datasetDrift = drift.datasetDrift;
+  }
+  if (state.urls.monitor) {
+    const quality = await getJson<{ variants: { variant: string; accuracy: number | null; labels: number }[] }>(
+      `${state.urls.monitor}/v1/models/${state.model}/quality?window=${LOCAL_TIMINGS.qualityWindow}`,
+    );
+    const champion = quality?.variants.find((v) => v.variant === "champion");
+    if (champion) {
+      obs.accuracy = champion.accuracy ?? undefined;
+      obs.labels = champion.labels;
+    }
+    const actions = await getJson<{ actions: RecordedAction[] }>(`${state.urls.monitor}/v1/alerts/actions?model=${state.model}&limit=50`);
+    obs.actions = (actions?.actions ?? []).filter((a) => a.createdAt >= since);
+  }
+  if (state.urls.prometheus) {
+    const alerts = await getJson<{ data: { alerts: { state: string; labels: Record<string, string> }[] } }>(`${state.urls.prometheus}/api/v1/alerts`);
+    obs.firing = [...new Set((alerts?.data.alerts ?? []).filter((a) => a.state === "firing" && a.labels.model === state.model).map((a) => a.labels.alertname))].sort();
+  }
+  return obs;
+}
+
+function statusLine(label: string, sender: TrafficSender, obs: Observation): string {
+  const share = obs.driftShare === undefined ? "n/a (window filling)" : obs.driftShare.toFixed(2);
+  const accuracy = obs.accuracy === undefined ? "n/a" : `${obs.accuracy.toFixed(3)} (${obs.labels} labels)`;
+  const alerts = obs.firing.length ? obs.firing.join(", ") : "none firing";
+  return `${label.padEnd(10)} ${sender.rows.toLocaleString("en-US").padStart(8)} rows   drift share ${share}   accuracy(${LOCAL_TIMINGS.qualityWindow}) ${accuracy}   alerts: ${alerts}`;
+}
+
+/** The milestones this platform can show: those of the components that run. */
+export function expectedMilestones(state: PlatformState): (keyof Milestones)[] {
+  const expected: (keyof Milestones)[] = ["driftDetected"];
+  if (state.urls.monitor) expected.push("qualityLow");
+  if (state.urls.prometheus) expected.push("alertFiring");
+  if (state.urls.monitor && state.urls.alertmanager) expected.push("actionRecorded");
+  return expected;
+}
+
+export async function runDemoTraffic(opts: DemoTrafficOptions): Promise<DemoResult> {
+  const { state } = opts;
+  const log = opts.log ?? (() => undefined);
+  const rowsPerSecond = opts.rowsPerSecond ?? 400;
+  const rowsPerRequest = opts.rowsPerRequest ?? 20;
+  const baselineMs = (opts.baselineSeconds ?? 30) * 1000;
+  const timeoutMs = (opts.timeoutSeconds ?? 180) * 1000;
+  const seed = opts.seed ?? Date.now() % 100_000;
+  const intervalMs = (1000 * rowsPerRequest) / rowsPerSecond;
+
+  const baseline = new RowSource(generateFraudData({ rows: 50_000, seed }));
+  const shifted = new RowSource(generateFraudData({ rows: 50_000, seed: seed + 1, shift: 1 }));
+  const sender = new TrafficSender(state, rowsPerRequest, (opts.feedbackDelaySeconds ?? 2) * 1000);
+  const expected = expectedMilestones(state);
+  const milestones: Milestones = {};
+
+  let source = baseline;
+  let stop = false;
+  const traffic = (async () => {
+    let next = Date.now();
+    while (!stop) {
+      await sender.send(source);
+      next += intervalMs;
+      await sleep(Math.max(0, next - Date.now()));
+    }
+  })();
+  const feedback = (async () => {
+    while (!stop) {
+      await sender.flushFeedback();
+      await sleep(250);
+    }
+  })();
+
+  log(`baseline: ${rowsPerSecond} transactions/s like the training data, labels after ${opts.feedbackDelaySeconds ?? 2} s, for ${baselineMs / 1000} s`);
+  const started = Date.now();
+  let obs: Observation = { firing: [], actions: [] };
+  while (Date.now() - started < baselineMs) {
+    await sleep(Math.min(5000, baselineMs - (Date.now() - started)));
+    obs = await observe(state, new Date(started).toISOString());
+    log(statusLine(`t+${Math.round((Date.now() - started) / 1000)}s`, sender, obs));
+  }
+
+  const shiftAt = Date.now();
+  const since = new Date(shiftAt).toISOString();
+  source = shifted;
+  log("shift: transactions now come from a shifted distribution (v4, v12, v14, v18..v28 and the amount move; v14 no longer signals fraud)");
+  let lastPrint = 0;
+  while (Date.now() - shiftAt < timeoutMs && !expected.every((m) => milestones[m] !== undefined)) {
+    await sleep(2000);
+    obs = await observe(state, since);
+    const at = Math.round((Date.now() - shiftAt) / 1000);
+    const reach = (m: keyof Milestones, reached: boolean, message: () => string) => {
+      if (reached && milestones[m] === undefined) {
+        milestones[m] = at;
+        log(`  [+${at}s] ${message()}`);
+      }
+    };
+    reach("driftDetected", obs.datasetDrift === true || (obs.driftShare ?? 0) >= DRIFT_SHARE_WARNING, () => `drift detected: ${Math.round((obs.driftShare ?? 0) * 100)}% of the features drifted (${state.urls.driftReport})`);
+    reach("qualityLow", obs.accuracy !== undefined && obs.accuracy < ACCURACY_THRESHOLD, () => `quality dropped: accuracy ${obs.accuracy!.toFixed(3)} over the last ${LOCAL_TIMINGS.qualityWindow} (threshold ${ACCURACY_THRESHOLD})`);
+    reach("alertFiring", obs.firing.length > 0, () => `alert firing in Prometheus: ${obs.firing.join(", ")} (${state.urls.prometheus}/alerts)`);
+    reach("actionRecorded", obs.actions.length > 0, () => {
+      const a = obs.actions[obs.actions.length - 1];
+      return `the monitor acted: ${a.action} for ${a.alertname}, ${a.status} (${state.urls.monitor}/v1/alerts/actions)`;
+    });
+    if (Date.now() - lastPrint >= 5000) {
+      lastPrint = Date.now();
+      log(statusLine(`shift+${at}s`, sender, obs));
+    }
+  }
+
+  stop = true;
+  await Promise.all([traffic, feedback]);
+  await sender.flushFeedback(true);
+  if (sender.failed) log(`${sender.failed} of ${sender.requests} requests failed; last error: ${sender.lastError}`);
+  const missing = expected.filter((m) => milestones[m] === undefined);
+  return {
+    completed: missing.length === 0,
+    missing,
+    milestones,
+    requests: sender.requests,
+    rows: sender.rows,
+    failedRequests: sender.failed,
+    feedbackSent: sender.feedbackSent,
+    driftShare: obs.driftShare,
+    accuracy: obs.accuracy,
+    firingAlerts: obs.firing,
+    actions: obs.actions,
+  };
+}
+
+const WHAT: Record<keyof Milestones, string> = {
+  driftDetected: "drift detected",
+  qualityLow: "accuracy below the threshold",
+  alertFiring: "an alert firing in Prometheus",
+  actionRecorded: "the monitor's action recorded",
+};
+
+function parseArgs(argv: string[]): { stateDir: string; options: Omit<DemoTrafficOptions, "state"> } {
+  const numbers: Record<string, keyof DemoTrafficOptions> = { "--baseline": "baselineSeconds", "--rate": "rowsPerSecond", "--feedback-delay": "feedbackDelaySeconds", "--timeout": "timeoutSeconds" };
+  const options: Record<string, number> = {};
+  let stateDir = DEFAULT_STATE_DIR;
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1]];
+    if (value === undefined) throw new LocalPlatformError(`${flag} needs a value`);
+    if (flag === "--state-dir") stateDir = value;
+    else if (numbers[flag]) {
+      const n = Number(value);
+      if (!Number.isFinite(n) || n <= 0) throw new LocalPlatformError(`${flag}: expected a positive number, got ${JSON.stringify(value)}`);
+      options[numbers[flag]] = n;
+    } else throw new LocalPlatformError(`unknown option ${JSON.stringify(flag)}; options: ${[...Object.keys(numbers), "--state-dir"].join(", ")}`);
+  }
+  return { stateDir: path.resolve(__dirname, "../..", stateDir), options };
+}
+
+async function main(): Promise<number> {
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  let args: ReturnType<typeof parseArgs>;
+  let state: PlatformState;
+  try {
+    args = parseArgs(process.argv.slice(2));
+    state = readState(args.stateDir);
+  } catch (err) {
+    process.stderr.write(`demo:traffic: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const skipped = state.components.filter((c) => c.status === "skipped");
+  for (const c of skipped) log(`(${c.name} is not running: ${c.reason}; the demo shows less)`);
+  const result = await runDemoTraffic({ state, ...args.options, log });
+  log("");
+  log(`sent ${result.rows.toLocaleString("en-US")} predictions in ${result.requests} requests, ${result.feedbackSent.toLocaleString("en-US")} labels`);
+  if (result.completed) log("the platform saw the shift, alerted and acted.");
+  else log(`not seen within the timeout: ${result.missing.map((m) => WHAT[m]).join(", ")}. The logs are in ${path.join(state.stateDir, "logs")}.`);
+  log("");
+  log("Where to look:");
+  log(`  drift report (HTML):  ${state.urls.driftReport}`);
+  log(`  drift as JSON:        ${state.urls.drift}/v1/drift`);
+  if (state.urls.monitor) log(`  model quality:        ${state.urls.monitor}/v1/models/${state.model}/quality?window=${LOCAL_TIMINGS.qualityWindow}`);
+  if (state.urls.monitor) log(`  alert actions:        ${state.urls.monitor}/v1/alerts/actions`);
+  if (state.urls.prometheus) log(`  alerts (Prometheus):  ${state.urls.prometheus}/alerts`);
+  if (state.urls.alertmanager) log(`  Alertmanager:         ${state.urls.alertmanager}`);
+  log(`  metrics:              ${state.urls.servingMetrics}  ${state.urls.driftMetrics}${state.urls.monitorMetrics ? `  ${state.urls.monitorMetrics}` : ""}`);
+  log(`  retraining requests:  ${path.join(state.stateDir, "logs", "retrain-requests.jsonl")}`);
+  return result.completed ? 0 : 1;
+}
+
+if (require.main === module) main().then((code) => process.exit(code));

@@ -1,0 +1,280 @@
+/**
+ * The platform's runtime on one machine, wired as in the cluster: serving sends prediction events to
+ * drift and the monitor; Prometheus scrapes all three with the deployed alert rules; Alertmanager
+ * routes the platform's alerts to the monitor, whose `retrain` action calls a local hook. A model
+ * directory on disk stands in for the MLflow registry. PostgreSQL, Prometheus and Alertmanager are the
+ * Debian packages; each is skipped, saying how to install it, when missing.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  choosePorts,
+  isAlive,
+  LOCAL_ALERT_ACTIONS,
+  LOCAL_TIMINGS,
+  LocalPlatformError,
+  MODEL_NAME,
+  statePath,
+  writeState,
+  type ComponentName,
+  type ComponentState,
+  type PlatformState,
+  type Ports,
+} from "./layout";
+import { alertmanagerArgs, alertmanagerBinary, INSTALL_HINT, localAlertmanagerConfig, localAlertRules, prometheusArgs, prometheusBinary, prometheusConfig } from "./monitoring";
+import { postgresBinDir, startPostgresCluster, type PostgresCluster } from "./postgres";
+import { buildStaleServices, ensureDemoAssets } from "./prepare";
+import { Supervisor, type ProcessSpec } from "./processes";
+import { startRetrainHook, type RetrainHook, type RetrainRequest } from "./retrain-hook";
+
+export interface LocalPlatformOptions {
+  /** The project's root. */
+  root: string;
+  /** Where data, logs, configs and the state file live (`.local`). */
+  stateDir: string;
+  /** Free ports chosen by the system instead of the documented ones. */
+  freePorts?: boolean;
+  log: (line: string) => void;
+  /** A component exited on its own: the platform is no longer whole. */
+  onCrash: (message: string) => void;
+  onRetrainRequest?: (request: RetrainRequest) => void;
+}
+
+export interface LocalPlatform {
+  state: PlatformState;
+  /** Stops everything in order (serving first, PostgreSQL last) and removes the state file. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<LocalPlatform> {
+  const stateDir = path.resolve(opts.stateDir);
+  const dirs = {
+    logs: path.join(stateDir, "logs"),
+    config: path.join(stateDir, "config"),
+    postgres: path.join(stateDir, "postgres"),
+    prometheus: path.join(stateDir, "prometheus"),
+    alertmanager: path.join(stateDir, "alertmanager"),
+    demo: path.join(stateDir, "demo"),
+    modelCache: path.join(stateDir, "model-cache"),
+  };
+  for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
+  await stopLeftovers(stateDir, opts.log);
+  await stopLeftoverPostgres(path.join(dirs.postgres, "data"), opts.log);
+
+  buildStaleServices(opts.root, opts.log);
+  const demo = await ensureDemoAssets(opts.root, dirs.demo, opts.log);
+  const ports = await choosePorts(opts.freePorts ?? false);
+
+  const components: ComponentState[] = [];
+  const supervisor = new Supervisor(dirs.logs, (name, code, signal, logFile) => opts.onCrash(`${name} exited (${signal ?? `code ${code}`}); see ${logFile}`));
+  let postgres: PostgresCluster | undefined;
+  let hook: RetrainHook | undefined;
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      await supervisor.stopAll();
+      await hook?.close();
+      await postgres?.stop();
+      rmSync(statePath(stateDir), { force: true });
+    })());
+
+  try {
+    const url = (port: number) => `http://127.0.0.1:${port}`;
+    // A clean environment: a variable of the user's shell (MODEL_URI, DRIFT_CONFIG_FILE...) must not
+    // change what the local platform is.
+    const serviceEnv = (apiPort: number, metricsPort: number): NodeJS.ProcessEnv => ({
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ...(process.env.TZ ? { TZ: process.env.TZ } : {}),
+      PORT: String(apiPort),
+      METRICS_PORT: String(metricsPort),
+      HOST: "127.0.0.1",
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    });
+    const runManaged: RunManaged = async (name, spec, where) => {
+      const p = await supervisor.start({ name, ...spec });
+      components.push({ name, status: "running", url: where, pid: p.pid, cmdline: p.cmdline });
+    };
+    const runNodeService = (name: "monitor" | "drift" | "serving", readyPath: string, vars: Record<string, string>) =>
+      runManaged(
+        name,
+        {
+          command: process.execPath,
+          args: [path.join(opts.root, "services", name, "dist/main.js")],
+          readyUrl: `${url(ports[name])}${readyPath}`,
+          env: { ...serviceEnv(ports[name], ports[`${name}Metrics`]), ...vars },
+        },
+        url(ports[name]),
+      );
+
+    // PostgreSQL, then the monitor on it: without the server there is no monitor.
+    let databaseUrl: string | undefined;
+    const pgMissing = missingPostgres();
+    if (pgMissing) {
+      components.push({ name: "postgres", status: "skipped", reason: pgMissing }, { name: "monitor", status: "skipped", reason: "needs PostgreSQL" });
+    } else {
+      postgres = await startPostgresCluster({ dataDir: dirs.postgres, port: ports.postgres, durable: true, detached: true });
+      databaseUrl = await postgres.ensureDatabase("monitor");
+      components.push({ name: "postgres", status: "running", url: postgres.url("monitor"), pid: postgres.pid });
+    }
+
+    const webhookSecret = randomBytes(24).toString("hex");
+    if (databaseUrl) {
+      hook = await startRetrainHook({
+        port: ports.retrainHook,
+        secret: webhookSecret,
+        logFile: path.join(dirs.logs, "retrain-requests.jsonl"),
+        onRequest: (r) => (opts.onRetrainRequest ?? (() => undefined))(r),
+      });
+      components.push({ name: "retrain-hook", status: "running", url: hook.url });
+      await runNodeService("monitor", "/health/ready", {
+        DATABASE_URL: databaseUrl,
+        QUALITY_WINDOWS: `${LOCAL_TIMINGS.qualityWindow},1h,24h`,
+        QUALITY_REFRESH_S: String(LOCAL_TIMINGS.qualityRefreshS),
+        ALERT_ACTIONS: JSON.stringify(LOCAL_ALERT_ACTIONS),
+        RETRAIN_WEBHOOK_URL: hook.url,
+        WEBHOOK_SECRET: webhookSecret,
+        WEBHOOK_BACKOFF_MS: "1000",
+      });
+    }
+
+    await runNodeService("drift", "/health/ready", {
+      MODEL_NAME,
+      REFERENCE_URI: demo.profile,
+      EVALUATION_INTERVAL_S: String(LOCAL_TIMINGS.driftEvaluationS),
+      WINDOW_MAX_ROWS: String(LOCAL_TIMINGS.driftWindowRows),
+      WINDOW_DURATION_S: String(LOCAL_TIMINGS.driftWindowS),
+    });
+    await runNodeService("serving", "/v2/health/ready", {
+      MODEL_NAME,
+      MODEL_URI: pathToFileURL(demo.modelDir).href,
+      MODEL_CACHE_DIR: dirs.modelCache,
+      EVENT_SINKS: [url(ports.drift), ...(databaseUrl ? [url(ports.monitor)] : [])].join(","),
+      EVENT_FLUSH_MS: String(LOCAL_TIMINGS.eventFlushMs),
+    });
+
+    await startMonitoringStack(runManaged, ports, dirs, Boolean(databaseUrl), components);
+
+    const running = (name: ComponentState["name"]) => components.some((c) => c.name === name && c.status === "running");
+    const state: PlatformState = {
+      launcherPid: process.pid,
+      startedAt: new Date().toISOString(),
+      stateDir,
+      model: MODEL_NAME,
+      ports,
+      urls: {
+        serving: url(ports.serving),
+        servingMetrics: `${url(ports.servingMetrics)}/metrics`,
+        drift: url(ports.drift),
+        driftMetrics: `${url(ports.driftMetrics)}/metrics`,
+        driftReport: `${url(ports.drift)}/v1/drift/report`,
+        ...(running("monitor") ? { monitor: url(ports.monitor), monitorMetrics: `${url(ports.monitorMetrics)}/metrics` } : {}),
+        ...(running("prometheus") ? { prometheus: url(ports.prometheus) } : {}),
+        ...(running("alertmanager") ? { alertmanager: url(ports.alertmanager) } : {}),
+      },
+      demo: { trainCsv: demo.trainCsv, modelDir: demo.modelDir },
+      components,
+    };
+    writeState(stateDir, state);
+    return { state, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Prometheus (with the rules), then Alertmanager before it so the first alerts find it. */
+/** Starts a supervised process and records it as a running component reachable at `where`. */
+type RunManaged = (name: ComponentName, spec: Omit<ProcessSpec, "name">, where: string) => Promise<void>;
+
+async function startMonitoringStack(runManaged: RunManaged, ports: Ports, dirs: Record<"config" | "prometheus" | "alertmanager", string>, withMonitor: boolean, components: ComponentState[]): Promise<void> {
+  const prometheus = prometheusBinary();
+  const alertmanager = alertmanagerBinary();
+  const runAlertmanager = Boolean(alertmanager && prometheus && withMonitor);
+  if (runAlertmanager) {
+    const config = path.join(dirs.config, "alertmanager.yml");
+    writeFileSync(config, localAlertmanagerConfig(ports));
+    const where = `http://127.0.0.1:${ports.alertmanager}`;
+    await runManaged("alertmanager", { command: alertmanager!, args: alertmanagerArgs(config, dirs.alertmanager, ports.alertmanager), readyUrl: `${where}/-/ready` }, where);
+  } else {
+    const reason = !alertmanager ? `not installed: ${INSTALL_HINT}` : !prometheus ? "needs Prometheus" : "needs the monitor (its receiver), which needs PostgreSQL";
+    components.push({ name: "alertmanager", status: "skipped", reason });
+  }
+  if (!prometheus) {
+    components.push({ name: "prometheus", status: "skipped", reason: `not installed: ${INSTALL_HINT}` });
+    return;
+  }
+  const rules = path.join(dirs.config, "alert-rules.yml");
+  writeFileSync(rules, localAlertRules());
+  const config = path.join(dirs.config, "prometheus.yml");
+  writeFileSync(config, prometheusConfig(ports, rules, runAlertmanager, withMonitor));
+  const where = `http://127.0.0.1:${ports.prometheus}`;
+  await runManaged("prometheus", { command: prometheus, args: prometheusArgs(config, dirs.prometheus, ports.prometheus), readyUrl: `${where}/-/ready` }, where);
+}
+
+function missingPostgres(): string | undefined {
+  try {
+    postgresBinDir();
+    return undefined;
+  } catch {
+    return "not installed: bash scripts/setup.sh (or: sudo apt-get install postgresql)";
+  }
+}
+
+/**
+ * A launcher killed without its Ctrl-C (kill -9, a closed terminal) leaves its process groups running:
+ * stop those that are still the processes it started (same command line), refuse when it still runs.
+ */
+async function stopLeftovers(stateDir: string, log: (line: string) => void): Promise<void> {
+  let previous: PlatformState;
+  try {
+    previous = JSON.parse(readFileSync(statePath(stateDir), "utf8")) as PlatformState;
+  } catch {
+    return;
+  }
+  if (previous.launcherPid !== process.pid && isAlive(previous.launcherPid)) {
+    throw new LocalPlatformError(`the local platform already runs from ${stateDir} (launcher pid ${previous.launcherPid}): stop it with Ctrl-C in its terminal, or use another --state-dir`);
+  }
+  const leftovers: number[] = [];
+  for (const c of previous.components) {
+    if (!c.pid || !c.cmdline || !isAlive(c.pid)) continue;
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${c.pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    } catch {
+      continue;
+    }
+    if (cmdline !== c.cmdline) continue;
+    log(`stopping ${c.name} (pid ${c.pid}) left over from an earlier run`);
+    signalGroup(c.pid, "SIGTERM");
+    leftovers.push(c.pid);
+  }
+  // As the supervisor does: SIGTERM, then SIGKILL for what is still there after 10 s.
+  for (let i = 0; i < 100 && leftovers.some(isAlive); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of leftovers.filter(isAlive)) signalGroup(pid, "SIGKILL");
+  rmSync(statePath(stateDir), { force: true });
+}
+
+/** A server still running on our data directory (its postmaster.pid names it) is a leftover of ours. */
+async function stopLeftoverPostgres(dataDir: string, log: (line: string) => void): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  log(`stopping PostgreSQL (pid ${pid}) left over from an earlier run`);
+  process.kill(pid, "SIGINT");
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Gone meanwhile.
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * `npm start`: the platform on this machine until Ctrl-C.
+ *
+ *   npm start [-- --free-ports] [-- --state-dir <dir>]
+ *
+ * --free-ports    system-chosen ports instead of the documented ones (8080-8082, 9090, 9093, ...)
+ * --state-dir     where data, logs and generated configs live (default .local)
+ *
+ * Exit 0 after Ctrl-C (or SIGTERM) stopped everything; 1 when the start failed or a component died.
+ */
+import path from "node:path";
+import { DEFAULT_STATE_DIR, LocalPlatformError, type PlatformState } from "./layout";
+import { startLocalPlatform, type LocalPlatform } from "./platform";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+function parseArgs(argv: string[]): { freePorts: boolean; stateDir: string } {
+  let freePorts = false;
+  let stateDir = DEFAULT_STATE_DIR;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--free-ports") freePorts = true;
+    else if (argv[i] === "--state-dir" && argv[i + 1] && !argv[i + 1].startsWith("--")) stateDir = argv[++i];
+    else throw new LocalPlatformError(`unknown option ${JSON.stringify(argv[i])}; options: --free-ports, --state-dir <dir>`);
+  }
+  return { freePorts, stateDir: path.resolve(ROOT, stateDir) };
+}
+
+export function summary(state: PlatformState): string {
+  const lines = ["", "The local platform is up:"];
+  for (const c of state.components) {
+    lines.push(`  ${c.name.padEnd(13)} ${c.status === "running" ? `running  ${c.url ?? ""}` : `skipped  ${c.reason}`}`);
+  }
+  lines.push(
+    "",
+    `  the model:     curl -s ${state.urls.serving}/v2/models/${state.model}   (predict: POST .../infer, or /invocations)`,
+    `  drift report:  ${state.urls.driftReport}`,
+    `  metrics:       ${state.urls.servingMetrics}  ${state.urls.driftMetrics}${state.urls.monitorMetrics ? `  ${state.urls.monitorMetrics}` : ""}`,
+    ...(state.urls.prometheus ? [`  alerts:        ${state.urls.prometheus}/alerts`] : []),
+    ...(state.urls.monitor ? [`  actions:       ${state.urls.monitor}/v1/alerts/actions`] : []),
+    `  logs:          ${path.join(state.stateDir, "logs")}`,
+    "",
+    "Next, in another terminal: npm run demo:traffic      Ctrl-C here stops everything.",
+  );
+  return lines.join("\n");
+}
+
+async function main(): Promise<number> {
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  let platform: LocalPlatform | undefined;
+  let exitCode = 0;
+  let resolveDone: () => void = () => undefined;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let stopping = false;
+  const shutdown = (why: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    exitCode = code;
+    log(why);
+    resolveDone();
+  };
+  // Signals during the start abort it; the start's own clean-up then stops what was started.
+  process.on("SIGINT", () => shutdown("\nstopping (Ctrl-C)...", 0));
+  process.on("SIGTERM", () => shutdown("stopping (SIGTERM)...", 0));
+
+  try {
+    const args = parseArgs(process.argv.slice(2));
+    const shown = path.relative(ROOT, args.stateDir);
+    log(`starting the local platform (state in ${shown && !shown.startsWith("..") ? shown : args.stateDir})`);
+    platform = await startLocalPlatform({
+      root: ROOT,
+      stateDir: args.stateDir,
+      freePorts: args.freePorts,
+      log,
+      onCrash: (message) => shutdown(`${message}: stopping the rest`, 1),
+      onRetrainRequest: (r) => log(`retrain-hook: retraining requested for ${r.model ?? "?"} by the alert ${r.alertname ?? "?"} (signature verified)`),
+    });
+    if (stopping) {
+      await platform.stop();
+      return exitCode;
+    }
+    log(summary(platform.state));
+  } catch (err) {
+    process.stderr.write(`npm start: ${(err as Error).message}\n`);
+    return 1;
+  }
+  await done;
+  await platform.stop();
+  log("stopped.");
+  return exitCode;
+}
+
+if (require.main === module) main().then((code) => process.exit(code));

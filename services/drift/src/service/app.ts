@@ -1,0 +1,167 @@
+/**
+ * The drift service: HTTP API on PORT, metrics on METRICS_PORT, periodic evaluation, reference loading
+ * (and reloading when a registry alias moves), graceful shutdown.
+ *
+ *   POST /v1/events         prediction events from serving ({"events": [...]})
+ *   GET  /v1/drift          the latest report (JSON)
+ *   POST /v1/drift/evaluate evaluate the window now (JSON)
+ *   POST /v1/drift/detect   ad hoc: current data in the body against the reference (JSON)
+ *   GET  /v1/drift/report   the latest report as an HTML page (?refresh=1 evaluates first)
+ *   GET  /v1/reference      the reference profile in use (summary)
+ */
+import {
+  EVENTS_PATH,
+  HttpError,
+  MlflowClient,
+  Router,
+  createRegistry,
+  mlflowAuthFromEnv,
+  parseModelUri,
+  readBody,
+  readJson,
+  startService,
+  type Logger,
+  type RunningService,
+  type Variant,
+} from "@mlops/common";
+import { renderHtml } from "../render/html";
+import { DriftDetector } from "./detector";
+import { driftConfigOf, type DriftEnv } from "./env";
+import { DriftMetrics } from "./metrics";
+import { isRegistryUri, loadReference } from "./reference";
+import { WebhookNotifier } from "./webhooks";
+
+export interface DriftApp {
+  service: RunningService;
+  detector: DriftDetector;
+  /** Resolves once the first reference is loaded. */
+  referenceLoaded: Promise<void>;
+  close(): Promise<void>;
+}
+
+const RETRY_MAX_MS = 30_000;
+
+export async function startDriftService(e: DriftEnv, logger: Logger, processEnv: NodeJS.ProcessEnv = process.env): Promise<DriftApp> {
+  const registry = createRegistry();
+  const model = e.MODEL_NAME;
+  const metrics = new DriftMetrics(registry, model);
+  const notifier = new WebhookNotifier(
+    { urls: e.WEBHOOK_URLS, secret: e.WEBHOOK_SECRET, retries: e.WEBHOOK_RETRIES, backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS },
+    logger,
+    (delivered) => (delivered ? metrics.webhooksSent : metrics.webhookFailures).inc({ model }),
+  );
+  const config = driftConfigOf(e);
+  const detector = new DriftDetector(
+    {
+      model,
+      config,
+      variants: new Set(e.VARIANTS as Variant[]),
+      windowMaxRows: e.WINDOW_MAX_ROWS,
+      windowDurationMs: e.WINDOW_DURATION_S * 1000,
+      maxCategories: e.MAX_CATEGORIES,
+      maxBatchEvents: e.MAX_BATCH_EVENTS,
+    },
+    metrics,
+    notifier,
+    logger,
+  );
+  const mlflow = e.MLFLOW_TRACKING_URI ? new MlflowClient(e.MLFLOW_TRACKING_URI, mlflowAuthFromEnv(processEnv)) : undefined;
+  const fromRegistry = isRegistryUri(e.REFERENCE_URI);
+  let loadedVersion: string | undefined;
+
+  const load = async () => {
+    const loaded = await loadReference(e.REFERENCE_URI, { mlflow, artifactPath: e.REFERENCE_ARTIFACT_PATH });
+    detector.setReference(loaded.profile, loaded.resolvedUri);
+    loadedVersion = loaded.version;
+  };
+  // A file that cannot be read is a configuration error: fail the start. The registry may just be down: retry.
+  if (!fromRegistry) await load();
+
+  const router = new Router()
+    .add("POST", EVENTS_PATH, async (req) => {
+      let body: Buffer;
+      try {
+        body = await readBody(req, e.MAX_BODY_BYTES);
+      } catch (err) {
+        if (err instanceof HttpError && err.status === 413) metrics.rejected.inc({ model, reason: "too_large" });
+        throw err;
+      }
+      return detector.ingest(body);
+    })
+    .add("GET", "/v1/drift", () => detector.latestReport())
+    .add("POST", "/v1/drift/evaluate", () => detector.evaluateWindow())
+    .add("POST", "/v1/drift/detect", async (req) => detector.detect(await readJson(req, e.MAX_BODY_BYTES)))
+    .add("GET", "/v1/drift/report", (_req, res, { url }) => {
+      const refresh = ["1", "true", "yes"].includes(url.searchParams.get("refresh") ?? "");
+      const html = renderHtml(refresh ? detector.evaluateWindow() : detector.latestReport());
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(html), "cache-control": "no-store" });
+      res.end(html);
+      return undefined;
+    })
+    .add("GET", "/v1/reference", () => {
+      if (!detector.ready) throw new HttpError(503, "NOT_READY", "the reference profile is not loaded yet");
+      return { model, uri: detector.referenceUri };
+    });
+
+  let stopped = false;
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (!stopped) fn();
+    }, ms);
+    t.unref();
+    timers.add(t);
+  };
+
+  const referenceLoaded = fromRegistry
+    ? new Promise<void>((resolve) => {
+        let delay = 1000;
+        const attempt = () => {
+          load().then(resolve, (err) => {
+            logger.error({ err: (err as Error).message, retryInMs: delay }, "cannot load the reference profile from the registry");
+            later(delay, attempt);
+            delay = Math.min(delay * 2, RETRY_MAX_MS);
+          });
+        };
+        attempt();
+      })
+    : Promise.resolve();
+
+  // A moved alias (a new champion) brings its own reference profile.
+  if (fromRegistry && e.REFERENCE_REFRESH_S > 0 && mlflow) {
+    const ref = parseModelUri(e.REFERENCE_URI);
+    const refresh = () => {
+      (async () => {
+        if (!detector.ready) return;
+        const version = (await mlflow.resolve(ref)).version;
+        if (version !== loadedVersion) {
+          logger.info({ from: loadedVersion, to: version }, "registry version changed: reloading the reference profile");
+          await load();
+        }
+      })()
+        .catch((err) => logger.warn({ err: (err as Error).message }, "reference refresh failed"))
+        .finally(() => later(e.REFERENCE_REFRESH_S * 1000, refresh));
+    };
+    later(e.REFERENCE_REFRESH_S * 1000, refresh);
+  }
+
+  detector.start(e.EVALUATION_INTERVAL_S * 1000);
+  const service = await startService({
+    name: "drift",
+    port: e.PORT,
+    metricsPort: e.METRICS_PORT,
+    host: e.HOST,
+    handler: router.handle,
+    registry,
+    logger,
+    isReady: () => detector.ready,
+    onShutdown: async () => {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      detector.stop();
+      await notifier.drain();
+    },
+  });
+  return { service, detector, referenceLoaded, close: () => service.close() };
+}

@@ -1,0 +1,162 @@
+"""Creates the platform's MLflow users and their registered-model permissions. Idempotent.
+
+Runs as a Kubernetes Job (once per deploy) and a CronJob (to grant on models registered later),
+with the admin credentials in MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD and the spec in
+MLOPS_MLFLOW_USERS, a JSON list:
+
+    [{"username": "svc-serving", "passwordEnv": "USER_PASSWORD_0",
+      "permissions": [{"model": "fraud-detector", "permission": "READ"}]}]
+
+Passwords come from the named environment variables (Kubernetes Secrets), never from the spec.
+It uses MLflow's auth REST API only (users/create, users/update-password,
+registered-models/permissions/create|update), with the standard library, so it runs in the MLflow
+image as is. A model that is not registered yet is reported and skipped: the CronJob grants it later.
+Exit 0 when every user exists with its password and every permission of a registered model is set.
+"""
+
+import base64
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+
+PERMISSIONS = {"READ", "EDIT", "MANAGE", "NO_PERMISSIONS"}
+
+
+class BootstrapError(Exception):
+    pass
+
+
+def log(event: str, **fields) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+class MlflowAuthApi:
+    def __init__(self, base_url: str, username: str, password: str, timeout: float = 15.0):
+        self.base = base_url.rstrip("/")
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+        self.timeout = timeout
+
+    def call(self, method: str, path: str, body: dict) -> tuple:
+        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method=method, headers=self.headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as res:
+                return res.status, _json(res.read())
+        except urllib.error.HTTPError as err:
+            return err.code, _json(err.read())
+
+    def wait_ready(self, deadline_s: float) -> None:
+        end = time.monotonic() + deadline_s
+        last = None
+        while time.monotonic() < end:
+            try:
+                with urllib.request.urlopen(self.base + "/health", timeout=5) as res:
+                    if res.status == 200:
+                        return
+            except (urllib.error.URLError, OSError) as err:
+                last = err
+            time.sleep(2)
+        raise BootstrapError(f"MLflow at {self.base} did not answer /health within {deadline_s:.0f}s ({last})")
+
+
+def _json(raw: bytes) -> dict:
+    try:
+        value = json.loads(raw or b"{}")
+        return value if isinstance(value, dict) else {}
+    except ValueError:
+        return {"message": raw[:200].decode(errors="replace")}
+
+
+def _exists(status: int, body: dict) -> bool:
+    return status in (400, 409) and body.get("error_code") == "RESOURCE_ALREADY_EXISTS"
+
+
+def _missing(status: int, body: dict) -> bool:
+    return status == 404 or body.get("error_code") == "RESOURCE_DOES_NOT_EXIST"
+
+
+def _fail(what: str, status: int, body: dict) -> BootstrapError:
+    return BootstrapError(f"{what}: HTTP {status} {body.get('error_code', '')} {body.get('message', '')}".strip())
+
+
+def parse_spec(raw: str, env: dict) -> list:
+    try:
+        spec = json.loads(raw)
+    except ValueError as err:
+        raise BootstrapError(f"MLOPS_MLFLOW_USERS is not JSON: {err}") from err
+    if not isinstance(spec, list):
+        raise BootstrapError("MLOPS_MLFLOW_USERS: expected a JSON list of users")
+    users = []
+    for i, user in enumerate(spec):
+        where = f"MLOPS_MLFLOW_USERS[{i}]"
+        if not isinstance(user, dict) or not isinstance(user.get("username"), str) or not user["username"]:
+            raise BootstrapError(f"{where}: expected an object with a non-empty username")
+        password_env = user.get("passwordEnv")
+        if not isinstance(password_env, str) or not env.get(password_env):
+            raise BootstrapError(f"{where} ({user['username']}): passwordEnv must name a set environment variable, got {password_env!r}")
+        perms = user.get("permissions", [])
+        for j, p in enumerate(perms):
+            if not isinstance(p, dict) or not isinstance(p.get("model"), str) or p.get("permission") not in PERMISSIONS:
+                raise BootstrapError(f"{where}.permissions[{j}]: expected {{model, permission}} with permission one of {sorted(PERMISSIONS)}")
+        users.append({"username": user["username"], "password": env[password_env], "permissions": perms})
+    return users
+
+
+def ensure_user(api: MlflowAuthApi, username: str, password: str) -> str:
+    status, body = api.call("POST", "/api/2.0/mlflow/users/create", {"username": username, "password": password})
+    if status == 200:
+        return "created"
+    if not _exists(status, body):
+        raise _fail(f"creating user {username}", status, body)
+    # The Secret is the source of truth: a rotated password reaches MLflow on the next run.
+    status, body = api.call("PATCH", "/api/2.0/mlflow/users/update-password", {"username": username, "password": password})
+    if status != 200:
+        raise _fail(f"updating the password of {username}", status, body)
+    return "updated"
+
+
+def ensure_permission(api: MlflowAuthApi, username: str, model: str, permission: str) -> str:
+    body_in = {"name": model, "username": username, "permission": permission}
+    status, body = api.call("POST", "/api/2.0/mlflow/registered-models/permissions/create", body_in)
+    if status == 200:
+        return "granted"
+    if _exists(status, body):
+        status, body = api.call("PATCH", "/api/2.0/mlflow/registered-models/permissions/update", body_in)
+        if status == 200:
+            return "updated"
+    if _missing(status, body):
+        return "pending"
+    raise _fail(f"granting {permission} on {model} to {username}", status, body)
+
+
+def run(env: dict) -> int:
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLOPS_MLFLOW_USERS"):
+        if not env.get(name):
+            raise BootstrapError(f"the environment variable {name} is required")
+    users = parse_spec(env["MLOPS_MLFLOW_USERS"], env)
+    api = MlflowAuthApi(env["MLFLOW_TRACKING_URI"], env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"])
+    api.wait_ready(float(env.get("MLOPS_WAIT_SECONDS", "300")))
+    pending = 0
+    for user in users:
+        log("user", username=user["username"], result=ensure_user(api, user["username"], user["password"]))
+        for p in user["permissions"]:
+            result = ensure_permission(api, user["username"], p["model"], p["permission"])
+            pending += result == "pending"
+            log("permission", username=user["username"], model=p["model"], permission=p["permission"], result=result)
+    log("done", users=len(users), pendingPermissions=pending)
+    return 0
+
+
+def main() -> int:
+    try:
+        return run(dict(os.environ))
+    except BootstrapError as err:
+        log("error", message=str(err))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+import path from "node:path";
+import { MlflowClient, createRegistry, mlflowAuthFromEnv, startService, type Logger, type RunningService } from "@mlops/common";
+import type { Registry } from "prom-client";
+import { ApiKeys } from "./auth";
+import { modelNameOf, type ServingConfig } from "./config";
+import { containerCpus } from "./cpus";
+import { EventPublisher } from "./events";
+import { ServingMetrics } from "./metrics";
+import type { LoadedModel } from "./model/loaded-model";
+import { ModelSlot, type SlotVariant } from "./model/slot";
+import { ModelSource } from "./model/source";
+import { TrafficSplit } from "./routing";
+import { createHandler } from "./server";
+
+export interface ServingApp {
+  modelName: string;
+  handler: ReturnType<typeof createHandler>;
+  champion: ModelSlot;
+  challenger?: ModelSlot;
+  events: EventPublisher;
+  metrics: ServingMetrics;
+  /** ONNX Runtime intra-op threads per session. */
+  threads: number;
+  isReady(): boolean;
+  /** From now on every response closes its connection, so keep-alive clients let go during shutdown. */
+  drain(): void;
+  /** After the API stopped: stop polling, send the queued events, release the models. */
+  close(): Promise<void>;
+}
+
+/** Loads the models (a failure is fatal: the error says which URI and why) and builds the handler. */
+export async function createServingApp(config: ServingConfig, logger: Logger, registry: Registry, env: NodeJS.ProcessEnv = process.env): Promise<ServingApp> {
+  const modelName = modelNameOf(config);
+  const metrics = new ServingMetrics(registry);
+  const mlflow = config.MLFLOW_TRACKING_URI ? new MlflowClient(config.MLFLOW_TRACKING_URI, mlflowAuthFromEnv(env)) : undefined;
+  const threads = config.ORT_THREADS ?? containerCpus();
+  logger.info({ threads, spinning: config.ORT_SPINNING }, "ONNX Runtime intra-op threads");
+
+  const slots: Partial<Record<SlotVariant, ModelSlot>> = {};
+  const slot = (variant: SlotVariant, uri: string) =>
+    (slots[variant] = new ModelSlot({
+      name: modelName,
+      variant,
+      source: new ModelSource(uri, mlflow, path.resolve(config.MODEL_CACHE_DIR, variant)),
+      threads,
+      spinning: config.ORT_SPINNING,
+      logger,
+      hooks: {
+        swapped: (next: LoadedModel, previous?: LoadedModel) => {
+          const shown = variant === "challenger" && config.SHADOW ? "shadow" : variant;
+          if (previous) metrics.modelInfo.remove(modelName, previous.version, shown, uri);
+          metrics.modelInfo.labels(modelName, next.version, shown, uri).set(1);
+        },
+        refused: () => metrics.loadFailures.labels(modelName, variant).inc(),
+        registryError: () => metrics.registryErrors.labels(modelName, variant).inc(),
+      },
+    }));
+  const champion = slot("champion", config.MODEL_URI);
+  const challenger = config.CHALLENGER_URI ? slot("challenger", config.CHALLENGER_URI) : undefined;
+  metrics.loadFailures.labels(modelName, "champion").inc(0);
+  if (challenger) metrics.loadFailures.labels(modelName, "challenger").inc(0);
+  await champion.load();
+  try {
+    await challenger?.load();
+  } catch (err) {
+    await champion.stop();
+    throw err;
+  }
+
+  const keys = config.API_KEYS_FILE ? new ApiKeys(config.API_KEYS_FILE, config.RATE_LIMIT_PER_MINUTE, logger) : undefined;
+  const events = new EventPublisher({
+    sinks: config.EVENT_SINKS,
+    sampleRate: config.EVENT_SAMPLE_RATE,
+    batchSize: config.EVENT_BATCH_SIZE,
+    queueSize: config.EVENT_QUEUE_SIZE,
+    flushMs: config.EVENT_FLUSH_MS,
+    retries: config.EVENT_RETRIES,
+    backoffMs: config.EVENT_RETRY_BACKOFF_MS,
+    modelName,
+    metrics,
+    logger,
+  });
+
+  let draining = false;
+  const isReady = () => !draining && Boolean(champion.current) && (!challenger || Boolean(challenger.current));
+  const handler = createHandler({
+    modelName,
+    champion,
+    challenger,
+    split: new TrafficSplit(config.CHALLENGER_WEIGHT),
+    shadow: config.SHADOW,
+    routingKeyHeader: config.ROUTING_KEY_HEADER,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    maxRows: config.MAX_ROWS,
+    keys,
+    events,
+    metrics,
+    logger,
+    isReady,
+    draining: () => draining,
+  });
+
+  champion.startPolling(config.RELOAD_INTERVAL_S);
+  challenger?.startPolling(config.RELOAD_INTERVAL_S);
+  // A rotated key Secret is picked up at the same pace as a new model version.
+  const keyTimer = keys && config.RELOAD_INTERVAL_S > 0 ? setInterval(() => keys.reloadIfChanged(), config.RELOAD_INTERVAL_S * 1000).unref() : undefined;
+
+  return {
+    modelName,
+    handler,
+    champion,
+    challenger,
+    events,
+    metrics,
+    threads,
+    isReady,
+    drain: () => {
+      draining = true;
+    },
+    close: async () => {
+      draining = true;
+      if (keyTimer) clearInterval(keyTimer);
+      await events.close();
+      await Promise.all([champion.stop(), challenger?.stop()]);
+    },
+  };
+}
+
+export interface RunningServing {
+  app: ServingApp;
+  service: RunningService;
+  registry: Registry;
+  /** Graceful stop: refuse new connections, finish in-flight requests, flush the events, release the models. */
+  stop(): Promise<void>;
+}
+
+/** The whole service: models loaded, then the API on PORT and metrics on METRICS_PORT. */
+export async function runServing(config: ServingConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningServing> {
+  const registry = createRegistry();
+  const app = await createServingApp(config, logger, registry, env);
+  const service = await startService({
+    name: "serving",
+    port: config.PORT,
+    metricsPort: config.METRICS_PORT,
+    host: config.HOST,
+    handler: app.handler,
+    registry,
+    logger,
+    isReady: app.isReady,
+    onShutdown: app.close,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_S * 1000,
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      app.drain();
+      await service.close();
+    })());
+  return { app, service, registry, stop };
+}

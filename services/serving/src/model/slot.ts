@@ -1,0 +1,165 @@
+import type { Logger } from "@mlops/common";
+import { LoadedModel } from "./loaded-model";
+import { ModelFormatError } from "./mlmodel";
+import type { ModelSource, VersionPointer } from "./source";
+
+export type SlotVariant = "champion" | "challenger";
+
+export interface SlotHooks {
+  /** A version now serves (first load or swap); `previous` is the one it replaced. */
+  swapped(next: LoadedModel, previous: LoadedModel | undefined): void;
+  /** A version was refused (download, checksum, load or warm-up failed). */
+  refused(version: string, error: Error): void;
+  /** The registry could not be asked (the current version keeps serving). */
+  registryError(error: Error): void;
+}
+
+export interface SlotOptions {
+  name: string;
+  variant: SlotVariant;
+  source: ModelSource;
+  threads: number;
+  spinning: boolean;
+  hooks: SlotHooks;
+  logger: Logger;
+}
+
+/**
+ * The model version one variant serves, replaced without a failed request: a new version is downloaded,
+ * loaded and warmed up in the background, then swapped in with one assignment; requests hold the model
+ * they started with, and the old version's session is released once those are answered. A version that
+ * fails is refused and remembered (not retried every poll), and the current one keeps serving.
+ */
+export class ModelSlot {
+  private model?: LoadedModel;
+  private readonly refusedVersions = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private polling?: Promise<void>;
+  private stopped = false;
+
+  constructor(private readonly opts: SlotOptions) {}
+
+  get variant(): SlotVariant {
+    return this.opts.variant;
+  }
+
+  get uri(): string {
+    return this.opts.source.uri;
+  }
+
+  /** The version serving now. Read it once per request: a swap never changes a request's model midway. */
+  get current(): LoadedModel | undefined {
+    return this.model;
+  }
+
+  /** Versions refused so far. */
+  get refused(): ReadonlySet<string> {
+    return this.refusedVersions;
+  }
+
+  /** The first load; it throws, since a server without a model must not start. */
+  async load(): Promise<LoadedModel> {
+    const pointer = await this.opts.source.current();
+    try {
+      const model = await this.loadVersion(pointer);
+      this.swap(model);
+      return model;
+    } catch (err) {
+      this.opts.hooks.refused(pointer.version, err as Error);
+      throw err;
+    }
+  }
+
+  /** One look at the URI: when it points at a new version, load it and swap. Never throws. */
+  poll(): Promise<void> {
+    this.polling ??= this.check()
+      .catch((err) => this.opts.logger.error({ err, variant: this.variant }, "model poll failed"))
+      .finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  startPolling(intervalSeconds: number): void {
+    if (intervalSeconds <= 0 || this.opts.source.pinned) return;
+    this.timer = setInterval(() => void this.poll(), intervalSeconds * 1000);
+    this.timer.unref();
+  }
+
+  /** Stops polling, waits for a load in progress, and releases the model once its requests are answered. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.polling;
+    await this.model?.retire();
+  }
+
+  private async check(): Promise<void> {
+    let pointer: VersionPointer;
+    try {
+      pointer = await this.opts.source.current();
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message, variant: this.variant, uri: this.uri }, "model registry check failed; the current version keeps serving");
+      this.opts.hooks.registryError(err as Error);
+      return;
+    }
+    if (pointer.version === this.model?.version || this.refusedVersions.has(pointer.version) || this.stopped) return;
+    this.opts.logger.info({ variant: this.variant, version: pointer.version, serving: this.model?.version }, "new model version: loading in the background");
+    let next: LoadedModel;
+    try {
+      next = await this.loadVersion(pointer);
+    } catch (err) {
+      // A broken version stays refused; a download or registry hiccup is tried again at the next poll.
+      if (err instanceof ModelFormatError) this.refusedVersions.add(pointer.version);
+      this.opts.logger.error({ err: (err as Error).message, variant: this.variant, version: pointer.version, serving: this.model?.version }, "model version refused; the current one keeps serving");
+      this.opts.hooks.refused(pointer.version, err as Error);
+      return;
+    }
+    if (this.stopped) {
+      await next.retire();
+      return;
+    }
+    this.swap(next);
+  }
+
+  /** Download (a bad cached copy is fetched again once), load, check, warm up. */
+  private async loadVersion(pointer: VersionPointer): Promise<LoadedModel> {
+    const { source } = this.opts;
+    const load = async () =>
+      LoadedModel.load(await source.fetch(pointer.version), {
+        name: this.opts.name,
+        version: pointer.version,
+        uri: source.uri,
+        expectedSha256: pointer.sha256,
+        threads: this.opts.threads,
+        spinning: this.opts.spinning,
+      });
+    try {
+      return await load();
+    } catch (err) {
+      if (!(err instanceof ModelFormatError)) throw err; // download or registry trouble: retried at the next poll
+      if (!source.uri.startsWith("file:")) {
+        // A cached copy may be what is broken (a crash mid-write, a full disk): fetch it once more.
+        await source.evict(pointer.version);
+        try {
+          return await load();
+        } catch (again) {
+          err = again;
+        }
+      }
+      if (err instanceof ModelFormatError) await source.evict(pointer.version);
+      throw err;
+    }
+  }
+
+  private swap(next: LoadedModel): void {
+    const previous = this.model;
+    this.model = next;
+    this.opts.hooks.swapped(next, previous);
+    this.opts.logger.info({ model: next.name, variant: this.variant, version: next.version, previous: previous?.version, sha256: next.sha256 }, "model version serving");
+    if (previous) {
+      void previous.retire().then(
+        () => (previous.version !== next.version ? this.opts.source.evict(previous.version) : undefined),
+        (err) => this.opts.logger.warn({ err: (err as Error).message, version: previous.version }, "releasing the previous model version failed"),
+      );
+    }
+  }
+}

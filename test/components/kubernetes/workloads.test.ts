@@ -1,0 +1,389 @@
+import { buildAlertRules } from "../../../components/kubernetes/alert-rules";
+import { parseDriftConfig } from "../../../services/drift/src/drift/config";
+import { envSchema as driftEnvSchema } from "../../../services/drift/src/service/env";
+import { servingEnvSchema } from "../../../services/serving/src/config";
+import { KUBE_PROMETHEUS_STACK } from "../../../components/kubernetes/monitoring-stack";
+import { runProgram } from "../../../scripts/plan/harness";
+import { FAKE_FOUNDATION, byKind, named, planOnFakeFoundation, planStack, type K8sObject, type Plan } from "./support/plan";
+
+const env = (o: K8sObject) => Object.fromEntries((o.spec.template.spec.containers[0].env ?? []).map((e: any) => [e.name, e.value ?? e.valueFrom]));
+const dependsOn = (o: K8sObject, plan: Plan, kind: string, namePrefix: string) =>
+  o.resource.dependencies.some((urn) => plan.objects.some((x) => x.resource.urn === urn && x.kind === kind && x.metadata.name.startsWith(namePrefix)));
+const secretRef = (name: string, key: string) => ({ secretKeyRef: { name, key } });
+
+describe("prod: two models, highly available", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await planStack("prod");
+  });
+
+  test("two models in config give two serving and two drift deployments, one monitor, one MLflow", () => {
+    const names = byKind(plan.objects, "Deployment").map((d) => d.metadata.name).sort();
+    expect(names).toEqual(["drift-churn-predictor", "drift-fraud-detector", "mlflow", "monitor", "serving-churn-predictor", "serving-fraud-detector"]);
+    const components = Object.fromEntries(plan.resources.filter((r) => r.type.startsWith("mlops:kubernetes:")).map((r) => [r.name, r.type]));
+    expect(Object.values(components).filter((t) => t === "mlops:kubernetes:ModelServing")).toHaveLength(2);
+    expect(Object.values(components).filter((t) => t === "mlops:kubernetes:DriftDetector")).toHaveLength(2);
+  });
+
+  test("every Kubernetes object goes to the foundation's cluster (its provider), never to a default kubeconfig", () => {
+    const providers = plan.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+    expect(providers).toHaveLength(1);
+    const k8s = plan.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    expect(k8s.length).toBeGreaterThan(50);
+    expect(new Set(k8s.map((r) => r.provider?.split("::").slice(0, 4).join("::")))).toEqual(new Set([providers[0].urn]));
+  });
+
+  test("serving: HPA on CPU with the model's min/max (or the profile's), PDB minAvailable 2, zero-downtime rollouts", () => {
+    for (const model of ["fraud-detector", "churn-predictor"]) {
+      const hpa = named(plan.objects, "HorizontalPodAutoscaler", `serving-${model}`);
+      expect(hpa.spec).toMatchObject({
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: `serving-${model}` },
+        minReplicas: 3,
+        maxReplicas: 20,
+        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
+      });
+      expect(named(plan.objects, "PodDisruptionBudget", `serving-${model}`).spec).toEqual({ minAvailable: 2, selector: { matchLabels: { "app.kubernetes.io/name": "serving", "app.kubernetes.io/instance": `serving-${model}` } } });
+      expect(named(plan.objects, "Deployment", `serving-${model}`).spec.replicas).toBe(3);
+    }
+    for (const d of byKind(plan.objects, "Deployment")) expect(d.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  });
+
+  test("MLflow runs 2 replicas with a PDB, spread over zones; the monitor 2", () => {
+    const mlflow = named(plan.objects, "Deployment", "mlflow");
+    expect(mlflow.spec.replicas).toBe(2);
+    expect(named(plan.objects, "PodDisruptionBudget", "mlflow").spec.minAvailable).toBe(1);
+    expect(mlflow.spec.template.spec.topologySpreadConstraints.map((t: any) => t.topologyKey)).toEqual(["topology.kubernetes.io/zone", "kubernetes.io/hostname"]);
+    expect(named(plan.objects, "Deployment", "monitor").spec.replicas).toBe(2);
+    expect(named(plan.objects, "PodDisruptionBudget", "monitor").spec.minAvailable).toBe(1);
+  });
+
+  test("serving is wired to its model, challenger, event sinks (its drift + the monitor) and MLflow with its own account", () => {
+    const e = env(named(plan.objects, "Deployment", "serving-fraud-detector"));
+    expect(e).toMatchObject({
+      MODEL_NAME: "fraud-detector",
+      MODEL_URI: "models:/fraud-detector@champion",
+      CHALLENGER_URI: "models:/fraud-detector@challenger",
+      CHALLENGER_WEIGHT: "10",
+      SHADOW: "false",
+      EVENT_SINKS: "http://drift-fraud-detector.mlops.svc.cluster.local:8080,http://monitor.mlops.svc.cluster.local:8080",
+      MLFLOW_TRACKING_URI: "http://mlflow.mlops.svc.cluster.local:5000",
+      MLFLOW_TRACKING_USERNAME: secretRef("mlflow-user-serving", "username"),
+      MLFLOW_TRACKING_PASSWORD: secretRef("mlflow-user-serving", "password"),
+      PORT: "8080",
+      METRICS_PORT: "9090",
+    });
+    expect(env(named(plan.objects, "Deployment", "serving-churn-predictor")).CHALLENGER_URI).toBeUndefined();
+  });
+
+  test("drift and the monitor get their settings, database and accounts", () => {
+    expect(env(named(plan.objects, "Deployment", "drift-churn-predictor"))).toMatchObject({
+      MODEL_NAME: "churn-predictor",
+      REFERENCE_URI: "models:/churn-predictor@champion",
+      EVALUATION_INTERVAL_S: "60",
+      WINDOW_MAX_ROWS: "10000",
+      DRIFT_CONFIG: '{"driftShare":0.5}',
+      MLFLOW_TRACKING_USERNAME: secretRef("mlflow-user-drift", "username"),
+    });
+    const drift = named(plan.objects, "Deployment", "drift-churn-predictor");
+    expect(drift.spec.replicas).toBe(1);
+    // The policy pack lets a workload be a singleton when it says why.
+    expect(drift.metadata.annotations!["mlops.io/singleton-reason"]).toMatch(/windows in memory/);
+    expect(env(named(plan.objects, "Deployment", "monitor"))).toMatchObject({
+      DATABASE_URL: secretRef("monitor-database", "database-url"),
+      ALERT_ACTIONS: "[]",
+      RETENTION_DAYS: "90",
+      WEBHOOK_SECRET: secretRef("webhook-signing", "secret"),
+      ALERT_RECEIVER_TOKEN: secretRef("alert-receiver-token", "token"),
+      MLFLOW_TRACKING_USERNAME: secretRef("mlflow-user-monitor", "username"),
+    });
+  });
+
+  test("images are pulled by digest in prod, by tag in dev", async () => {
+    const registry = "123456789012.dkr.ecr.us-west-2.amazonaws.com/mlops";
+    const image = (p: Plan, name: string) => named(p.objects, "Deployment", name).spec.template.spec.containers[0].image;
+    expect(image(plan, "serving-fraud-detector")).toBe(`${registry}/serving:0.1.0@sha256:4f1c9f2f0e5b1f3a6d7c8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d`);
+    expect(image(plan, "mlflow")).toBe(`${registry}/mlflow:0.1.0@sha256:7c4f2a5b3d8e4a6c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e`);
+    const dev = await planStack("dev");
+    expect(image(dev, "serving-fraud-detector")).toBe(`${registry}/serving:0.1.0`);
+  });
+
+  test("Prometheus keeps 30 days on 2 replicas, Alertmanager has 2 replicas and routes to the monitor", () => {
+    const release = plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!.inputs;
+    expect(release).toMatchObject({ chart: "kube-prometheus-stack", version: KUBE_PROMETHEUS_STACK.version, repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" }, skipCrds: false });
+    expect(KUBE_PROMETHEUS_STACK.version).toMatch(/^\d+\.\d+\.\d+$/);
+    const values = release.values;
+    expect(values.crds).toEqual({ enabled: true });
+    expect(values.prometheus.prometheusSpec).toMatchObject({ retention: "30d", replicas: 2, serviceMonitorSelectorNilUsesHelmValues: false, ruleSelectorNilUsesHelmValues: false });
+    expect(values.alertmanager.alertmanagerSpec.replicas).toBe(2);
+    const receiver = values.alertmanager.config.receivers.find((r: any) => r.name === "mlops-monitor");
+    expect(receiver.webhook_configs[0]).toMatchObject({
+      url: "http://monitor.mlops.svc.cluster.local:8080/v1/alerts",
+      send_resolved: true,
+      http_config: { authorization: { type: "Bearer", credentials_file: "/etc/alertmanager/secrets/alertmanager-monitor-token/token" } },
+    });
+    expect(values.alertmanager.config.route.routes).toEqual([{ receiver: "mlops-monitor", matchers: ['platform="mlops"'] }]);
+    expect(values.grafana.admin).toEqual({ existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
+    const grafanaSecret = named(plan.objects, "Secret", "grafana-admin");
+    expect(grafanaSecret.metadata.namespace).toBe("monitoring");
+    expect(grafanaSecret.stringData["admin-password"]).toMatch(/^offline-.*-grafana-admin-password/);
+    // The same token on both sides of the Alertmanager -> monitor call.
+    expect(named(plan.objects, "Secret", "alertmanager-monitor-token").stringData.token).toBe(named(plan.objects, "Secret", "alert-receiver-token").stringData.token);
+  });
+
+  test("the PrometheusRule carries the platform's alerts with prod's thresholds, per-model accuracy from config", () => {
+    const rule = named(plan.objects, "PrometheusRule", "mlops-alerts");
+    expect(rule.metadata.namespace).toBe("monitoring");
+    expect(rule.spec.groups).toEqual(
+      buildAlertRules({
+        errorRatio: 0.02,
+        latencyP95Seconds: 0.1,
+        driftShareWarning: 0.3,
+        driftShareCritical: 0.7,
+        qualityWindow: "1h",
+        qualityMinLabels: 100,
+        models: [
+          { name: "fraud-detector", accuracyThreshold: 0.9 },
+          { name: "churn-predictor", accuracyThreshold: 0.8 },
+        ],
+      }),
+    );
+    const quality = rule.spec.groups.find((g: any) => g.name === "mlops-quality").rules;
+    expect(quality.map((r: any) => [r.labels.model, /< (\S+)\n/.exec(r.expr)![1]])).toEqual([
+      ["fraud-detector", "0.9"],
+      ["churn-predictor", "0.8"],
+    ]);
+  });
+
+  test("everything that uses a prometheus-operator kind depends on the Helm release that installs its CRDs", () => {
+    const crdUsers = plan.objects.filter((o) => o.apiVersion.startsWith("monitoring.coreos.com/"));
+    expect(crdUsers.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      "PrometheusRule/mlops-alerts",
+      "ServiceMonitor/drift-churn-predictor",
+      "ServiceMonitor/drift-fraud-detector",
+      "ServiceMonitor/mlflow",
+      "ServiceMonitor/monitor",
+      "ServiceMonitor/serving-churn-predictor",
+      "ServiceMonitor/serving-fraud-detector",
+    ]);
+    const releaseUrn = plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!.urn;
+    for (const o of crdUsers) expect(o.resource.dependencies).toContain(releaseUrn);
+  });
+
+  test("ServiceMonitors label targets for the alert rules; MLflow's logs in with the metrics account", () => {
+    const sm = named(plan.objects, "ServiceMonitor", "serving-fraud-detector");
+    expect(sm.spec.selector.matchLabels).toEqual({ "app.kubernetes.io/name": "serving", "app.kubernetes.io/instance": "serving-fraud-detector" });
+    expect(sm.spec.endpoints[0]).toMatchObject({
+      port: "metrics",
+      path: "/metrics",
+      relabelings: [
+        { action: "replace", targetLabel: "mlops_component", replacement: "serving" },
+        { action: "replace", targetLabel: "mlops_model", replacement: "fraud-detector" },
+      ],
+    });
+    const mlflow = named(plan.objects, "ServiceMonitor", "mlflow");
+    expect(mlflow.spec.endpoints[0]).toMatchObject({ port: "http", basicAuth: { username: { name: "mlflow-user-metrics", key: "username" }, password: { name: "mlflow-user-metrics", key: "password" } } });
+    expect(named(plan.objects, "Secret", "mlflow-user-metrics").type).toBe("kubernetes.io/basic-auth");
+  });
+
+  test("dashboards are ConfigMaps the Grafana sidecar picks up", () => {
+    const maps = byKind(plan.objects, "ConfigMap").filter((c) => c.metadata.labels?.grafana_dashboard === "1");
+    expect(maps.map((m) => m.metadata.name).sort()).toEqual(["dashboard-mlops-model-health", "dashboard-mlops-model-serving"]);
+    for (const m of maps) {
+      expect(m.metadata.namespace).toBe("monitoring");
+      const [file, json] = Object.entries<string>(m.data)[0];
+      expect(file).toMatch(/\.json$/);
+      expect(JSON.parse(json).panels.length).toBeGreaterThan(5);
+    }
+    expect(plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!.inputs.values.grafana.sidecar.dashboards).toMatchObject({ enabled: true, label: "grafana_dashboard", labelValue: "1" });
+  });
+});
+
+describe("MLflow", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await planOnFakeFoundation("prod");
+  });
+
+  test("serves artifacts from the foundation's store with basic-auth, Prometheus metrics, and the workload identity", () => {
+    const d = named(plan.objects, "Deployment", "mlflow");
+    const c = d.spec.template.spec.containers[0];
+    expect(c.command).toEqual(["python", "/opt/mlops/entrypoint.py"]);
+    expect(c.args).toEqual(expect.arrayContaining(["mlflow", "server", "--serve-artifacts", `--artifacts-destination=${FAKE_FOUNDATION.artifactUri}`, "--app-name=basic-auth", "--expose-prometheus=/tmp/prometheus", "--port=5000", "--workers=4"]));
+    expect(env(d)).toMatchObject({
+      MLFLOW_BACKEND_STORE_URI: secretRef("mlflow-database", "backend-store-uri"),
+      MLFLOW_AUTH_DATABASE_URI: secretRef("mlflow-database", "auth-database-uri"),
+      MLFLOW_AUTH_ADMIN_PASSWORD: secretRef("mlflow-admin", "password"),
+      MLFLOW_FLASK_SERVER_SECRET_KEY: secretRef("mlflow-server", "flask-secret-key"),
+      MLFLOW_AUTH_CONFIG_PATH: "/tmp/auth/basic_auth.ini",
+    });
+    expect(d.spec.template.spec.serviceAccountName).toBe("mlflow");
+    expect(d.spec.template.metadata.labels).toMatchObject(FAKE_FOUNDATION.podLabels);
+    const sa = named(plan.objects, "ServiceAccount", "mlflow");
+    expect(sa.metadata.annotations).toEqual(FAKE_FOUNDATION.annotations);
+    expect(c.readinessProbe.httpGet).toEqual({ path: "/health", port: "http" });
+    expect(named(plan.objects, "Service", "mlflow").spec.ports).toEqual([{ name: "http", port: 5000, targetPort: "http", protocol: "TCP" }]);
+  });
+
+  test("schema migrations run in a Job before the Deployment rolls, after the databases exist", () => {
+    const migrate = byKind(plan.objects, "Job").find((j) => j.metadata.name.startsWith("mlflow-db-upgrade-"))!;
+    const c = migrate.spec.template.spec.containers[0];
+    expect(c.command).toEqual(["python", "/opt/mlops/migrate_db.py"]);
+    expect(c.env).toEqual([
+      { name: "MLFLOW_BACKEND_STORE_URI", valueFrom: secretRef("mlflow-database", "backend-store-uri") },
+      { name: "MLFLOW_AUTH_DATABASE_URI", valueFrom: secretRef("mlflow-database", "auth-database-uri") },
+    ]);
+    expect(dependsOn(named(plan.objects, "Deployment", "mlflow"), plan, "Job", "mlflow-db-upgrade-")).toBe(true);
+    expect(dependsOn(migrate, plan, "Job", "db-init-")).toBe(true);
+  });
+
+  test("a new image is a new migration Job (same image, same Job)", async () => {
+    const jobName = (p: Plan) => byKind(p.objects, "Job").find((j) => j.metadata.name.startsWith("mlflow-db-upgrade-"))!.metadata.name;
+    const same = await planOnFakeFoundation("prod", {}, { host: "other.example" });
+    const images = JSON.stringify({ registry: "registry.example.com/mlops", tag: "0.1.0" });
+    const bumped = JSON.stringify({ registry: "registry.example.com/mlops", tag: "0.2.0" });
+    const a = await planOnFakeFoundation("dev", { "mlops:images": images });
+    const b = await planOnFakeFoundation("dev", { "mlops:images": bumped });
+    expect(jobName(same)).toBe(jobName(plan));
+    expect(jobName(a)).not.toBe(jobName(b));
+  });
+
+  test("service accounts: serving and drift read, the monitor manages the models, Prometheus only logs in", () => {
+    const job = byKind(plan.objects, "Job").find((j) => j.metadata.name.startsWith("mlflow-bootstrap-users-"))!;
+    const e = env(job);
+    const read = (model: string) => ({ model, permission: "READ" });
+    expect(JSON.parse(e.MLOPS_MLFLOW_USERS)).toEqual([
+      { username: "svc-serving", passwordEnv: "USER_PASSWORD_0", permissions: [read("fraud-detector"), read("churn-predictor")] },
+      { username: "svc-drift", passwordEnv: "USER_PASSWORD_1", permissions: [read("fraud-detector"), read("churn-predictor")] },
+      {
+        username: "svc-monitor",
+        passwordEnv: "USER_PASSWORD_2",
+        permissions: [
+          { model: "fraud-detector", permission: "MANAGE" },
+          { model: "churn-predictor", permission: "MANAGE" },
+        ],
+      },
+      { username: "svc-metrics", passwordEnv: "USER_PASSWORD_3", permissions: [] },
+    ]);
+    expect(e.USER_PASSWORD_2).toEqual(secretRef("mlflow-user-monitor", "password"));
+    expect(e.MLFLOW_TRACKING_USERNAME).toEqual(secretRef("mlflow-admin", "username"));
+    expect(dependsOn(job, plan, "Deployment", "mlflow")).toBe(true);
+    for (const d of ["serving-fraud-detector", "drift-fraud-detector", "monitor"]) expect(dependsOn(named(plan.objects, "Deployment", d), plan, "Job", "mlflow-bootstrap-users-")).toBe(true);
+    const cron = named(plan.objects, "CronJob", "mlflow-grant-permissions");
+    expect(cron.spec.jobTemplate.spec.template.spec.containers[0].env).toEqual(job.spec.template.spec.containers[0].env);
+  });
+
+  test("the databases Job creates MLflow's and the monitor's databases with their own roles", () => {
+    const job = byKind(plan.objects, "Job").find((j) => j.metadata.name.startsWith("db-init-"))!;
+    const e = env(job);
+    expect(JSON.parse(e.MLOPS_DATABASES)).toEqual([
+      { database: "mlflow", owner: "mlops_mlflow", passwordEnv: "MLFLOW_DB_PASSWORD" },
+      { database: "mlflow_auth", owner: "mlops_mlflow", passwordEnv: "MLFLOW_DB_PASSWORD" },
+      { database: "monitor", owner: "mlops_monitor", passwordEnv: "MONITOR_DB_PASSWORD" },
+    ]);
+    expect(e.PGPASSWORD).toEqual(secretRef("postgres-admin", "PGPASSWORD"));
+    expect(dependsOn(named(plan.objects, "Deployment", "monitor"), plan, "Job", "db-init-")).toBe(true);
+  });
+});
+
+describe("dev and config-driven variations", () => {
+  test("serving and drift accept the environment their Deployments give them (their own start-up schemas)", async () => {
+    const { objects } = await planStack("prod");
+    // What the kubelet would put there from the Secrets.
+    const resolved = (d: K8sObject) => Object.fromEntries(Object.entries(env(d)).map(([k, v]) => [k, typeof v === "string" ? v : `value-of-${k}`]));
+    for (const model of ["fraud-detector", "churn-predictor"]) {
+      const serving = servingEnvSchema.safeParse(resolved(named(objects, "Deployment", `serving-${model}`)));
+      expect(serving.error?.issues ?? []).toEqual([]);
+      expect(serving.data).toMatchObject({ MODEL_NAME: model, PORT: 8080, METRICS_PORT: 9090, EVENT_SINKS: [`http://drift-${model}.mlops.svc.cluster.local:8080`, "http://monitor.mlops.svc.cluster.local:8080"] });
+      const drift = driftEnvSchema.safeParse(resolved(named(objects, "Deployment", `drift-${model}`)));
+      expect(drift.error?.issues ?? []).toEqual([]);
+      expect(drift.data).toMatchObject({ MODEL_NAME: model, WINDOW_MAX_ROWS: 10000, EVALUATION_INTERVAL_S: 60 });
+    }
+  });
+
+  test("the drift detector's DRIFT_CONFIG is accepted by the drift service's own parser", async () => {
+    const models = [{ name: "m", uri: "models:/m@champion", drift: { datasetDriftShare: 0.4, methods: { amount: "psi", time: "ks" } } }];
+    const p = await planOnFakeFoundation("dev", { "mlops:models": JSON.stringify(models) });
+    const config = parseDriftConfig(env(named(p.objects, "Deployment", "drift-m")).DRIFT_CONFIG, "DRIFT_CONFIG");
+    expect(config).toMatchObject({ driftShare: 0.4, features: { amount: { method: "psi" }, time: { method: "ks" } }, minRows: 1000 });
+  });
+
+  test("dev: one replica each, no PDB, 7 days of Prometheus, serving HPA 1-3", async () => {
+    const dev = await planStack("dev");
+    expect(byKind(dev.objects, "PodDisruptionBudget")).toEqual([]);
+    expect(named(dev.objects, "Deployment", "mlflow").spec.replicas).toBe(1);
+    expect(named(dev.objects, "HorizontalPodAutoscaler", "serving-fraud-detector").spec).toMatchObject({ minReplicas: 1, maxReplicas: 3 });
+    const values = dev.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!.inputs.values;
+    expect(values.prometheus.prometheusSpec).toMatchObject({ retention: "7d", replicas: 1 });
+  });
+
+  test("shadow mode, per-model resources, alert actions and a retention override reach the workloads", async () => {
+    const models = [
+      {
+        name: "fraud-detector",
+        uri: "models:/fraud-detector/7",
+        challenger: { uri: "models:/fraud-detector@challenger", shadow: true, weight: 0 },
+        resources: { cpuRequest: "2", memoryRequest: "2Gi", cpuLimit: "4", memoryLimit: "4Gi" },
+        replicas: { min: 2, max: 5 },
+        eventSampleRate: 0.25,
+        drift: { methods: { amount: "psi" }, referenceUri: "models:/fraud-detector@reference" },
+        alertActions: [
+          { alert: "ModelQualityLow", action: "rollback" },
+          { alert: "DataDriftCritical", action: "retrain" },
+        ],
+        retrainWebhookUrl: "https://ci.example.com/hooks/retrain",
+      },
+    ];
+    const p = await planOnFakeFoundation("dev", { "mlops:models": JSON.stringify(models), "mlops:monitoring": JSON.stringify({ prometheusRetention: "15d", errorRatio: 0.05 }) });
+    const serving = named(p.objects, "Deployment", "serving-fraud-detector");
+    expect(env(serving)).toMatchObject({ MODEL_URI: "models:/fraud-detector/7", SHADOW: "true", CHALLENGER_WEIGHT: "0", EVENT_SAMPLE_RATE: "0.25" });
+    expect(serving.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: "2", memory: "2Gi" }, limits: { cpu: "4", memory: "4Gi" } });
+    expect(named(p.objects, "HorizontalPodAutoscaler", "serving-fraud-detector").spec).toMatchObject({ minReplicas: 2, maxReplicas: 5 });
+    expect(env(named(p.objects, "Deployment", "drift-fraud-detector"))).toMatchObject({
+      DRIFT_CONFIG: '{"driftShare":0.5,"features":{"amount":{"method":"psi"}}}',
+      REFERENCE_URI: "models:/fraud-detector@reference",
+    });
+    expect(JSON.parse(env(named(p.objects, "Deployment", "monitor")).ALERT_ACTIONS)).toEqual([
+      { alert: "ModelQualityLow", model: "fraud-detector", action: "rollback" },
+      { alert: "DataDriftCritical", model: "fraud-detector", action: "retrain", url: "https://ci.example.com/hooks/retrain" },
+    ]);
+    expect(p.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!.inputs.values.prometheus.prometheusSpec.retention).toBe("15d");
+    expect(named(p.objects, "PrometheusRule", "mlops-alerts").spec.groups[0].rules[1].expr).toMatch(/\) > 0\.05$/);
+  });
+
+  test("no models: the platform still deploys MLflow, the monitor and monitoring", async () => {
+    const p = await planOnFakeFoundation("dev", { "mlops:models": "[]" });
+    expect(byKind(p.objects, "Deployment").map((d) => d.metadata.name).sort()).toEqual(["mlflow", "monitor"]);
+    expect(validateRuleGroups(named(p.objects, "PrometheusRule", "mlops-alerts").spec.groups)).toEqual(["mlops-serving", "mlops-drift"]);
+  });
+
+  test("a foundation whose MLflow identity lives in another namespace is refused, with the reason", async () => {
+    await expect(planOnFakeFoundation("dev", {}, { namespace: "ml-platform" })).rejects.toThrow(
+      'the foundation trusts MLflow\'s service account in namespace "ml-platform", but the platform runs in "mlops": they must be the same',
+    );
+  });
+
+  test.each([
+    [[{ name: "m", uri: "models:/m@champion", alertActions: [{ alert: "ModelQualityLow", action: "retrain" }] }], "mlops:models.0.retrainWebhookUrl", "a retrain action needs retrainWebhookUrl"],
+    [[{ name: "m", uri: "models:/m@champion", alertActions: [{ alert: "ModelDown", action: "rollback" }] }], "mlops:models.0.alertActions.0.alert", "expected one of"],
+    [[{ name: "m", uri: "models:/m@champion", drift: { webhookUrl: "http://plain.example.com" } }], "mlops:models.0.drift.webhookUrl", "expected an https:// URL"],
+    [[{ name: "m", uri: "models:/m@champion", eventSampleRate: 0 }], "mlops:models.0.eventSampleRate", "0"],
+  ])("bad model config is refused, naming the key: %j", async (models, key, message) => {
+    const run = runProgram({ stack: "dev", overrides: { "mlops:models": JSON.stringify(models) } });
+    await expect(run).rejects.toThrow(key);
+    await expect(run).rejects.toThrow(message);
+  });
+
+  test("bad monitoring and image config is refused, naming the key", async () => {
+    await expect(runProgram({ stack: "dev", overrides: { "mlops:monitoring": JSON.stringify({ driftShareWarning: 0.8, driftShareCritical: 0.5 }) } })).rejects.toThrow(
+      "mlops:monitoring.driftShareWarning",
+    );
+    await expect(runProgram({ stack: "dev", overrides: { "mlops:images": JSON.stringify({ registry: "https://ecr.example.com", tag: "1" }) } })).rejects.toThrow("mlops:images.registry");
+    await expect(runProgram({ stack: "dev", overrides: { "mlops:images": JSON.stringify({ registry: "ecr.example.com/x", tag: "latest" }) } })).rejects.toThrow(
+      'mlops:images.tag: got "latest"; "latest" is not a pin',
+    );
+  });
+});
+
+function validateRuleGroups(groups: { name: string }[]): string[] {
+  return groups.map((g) => g.name);
+}

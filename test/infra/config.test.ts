@@ -1,0 +1,104 @@
+import { ConfigError, parseConfig } from "../../infra/config";
+import { runProgram } from "../../scripts/plan/harness";
+
+/** Runs the dev stack with one change and returns the config error's problems (and what was declared). */
+async function problemsOf(change: { overrides?: Record<string, string>; remove?: string[] }): Promise<{ problems: string[]; declared: number }> {
+  let declared = 0;
+  try {
+    const result = await runProgram({ stack: "dev", ...change });
+    declared = result.resources.length;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return { problems: err.problems, declared };
+  }
+  throw new Error(`expected a config error, but the program declared ${declared} resources`);
+}
+
+const cluster = (c: object) => ({ "mlops:cluster": JSON.stringify(c) });
+
+test("a missing required key names the key and what is allowed, and nothing is declared", async () => {
+  const { problems, declared } = await problemsOf({ remove: ["mlops:environment"] });
+  expect(problems).toEqual(['mlops:environment: missing (required); expected one of "dev", "prod"']);
+  expect(declared).toBe(0);
+});
+
+test("a wrong enum names the key, the value and the allowed values", async () => {
+  const { problems } = await problemsOf({ overrides: { "mlops:environment": "staging" } });
+  expect(problems).toEqual(['mlops:environment: got "staging"; expected one of "dev", "prod"']);
+});
+
+test("an unsupported cloud is refused with the clouds that exist", async () => {
+  const { problems } = await problemsOf({ overrides: { "mlops:cloud": "gcp" } });
+  expect(problems).toEqual(['mlops:cloud: got "gcp"; expected one of "aws"']);
+});
+
+test("an invalid CIDR names the nested key and the value", async () => {
+  const { problems } = await problemsOf({ overrides: { "mlops:network": JSON.stringify({ vpcCidr: "10.0.0.300/16" }) } });
+  expect(problems).toEqual(['mlops:network.vpcCidr: got "10.0.0.300/16"; expected an IPv4 CIDR block such as 10.0.0.0/16']);
+});
+
+test("a CIDR with host bits set is refused", async () => {
+  const { problems } = await problemsOf({ overrides: cluster({ publicAccessCidrs: ["203.0.113.7/24"] }) });
+  expect(problems).toEqual(['mlops:cluster.publicAccessCidrs.0: got "203.0.113.7/24"; expected an IPv4 CIDR block such as 10.0.0.0/16']);
+});
+
+test("0.0.0.0/0 on the API endpoint is refused in prod", async () => {
+  const { problems } = await problemsOf({ overrides: { "mlops:environment": "prod", ...cluster({ publicAccessCidrs: ["0.0.0.0/0"] }) } });
+  expect(problems).toContain(
+    'mlops:cluster.publicAccessCidrs: got ["0.0.0.0/0"]; 0.0.0.0/0 is not allowed in prod: list the CIDRs of your offices or VPN',
+  );
+});
+
+test("prod refuses fewer than 14 days of database backups", async () => {
+  const { problems } = await problemsOf({ overrides: { "mlops:environment": "prod", "mlops:database": JSON.stringify({ backupRetentionDays: 7 }) } });
+  expect(problems).toContain("mlops:database.backupRetentionDays: got 7; prod keeps database backups at least 14 days");
+});
+
+test("required tags and unknown keys are reported together", async () => {
+  const { problems } = await problemsOf({ overrides: { "mlops:tags": JSON.stringify({ team: "ml" }), "mlops:colour": "blue" } });
+  expect(problems).toEqual([
+    expect.stringMatching(/^mlops:colour: unknown key; known keys: mlops:environment, /),
+    'mlops:tags: got {"team":"ml"}; must include the tags team and cost-center',
+  ]);
+});
+
+test("an unknown field inside a structured key is named", async () => {
+  const { problems } = await problemsOf({ overrides: { "mlops:network": JSON.stringify({ vpcCidr: "10.0.0.0/16", azs: 3 }) } });
+  expect(problems).toEqual(['mlops:network: unknown field(s) "azs"']);
+});
+
+test("a missing required field inside a structured key is named with its path", async () => {
+  const { problems } = await problemsOf({ overrides: cluster({ kubernetesVersion: "1.33" }) });
+  expect(problems).toEqual(["mlops:cluster.publicAccessCidrs: missing (required); required (array)"]);
+});
+
+test("a Kubernetes version EKS no longer supports is refused with the ones it does", async () => {
+  const { problems } = await problemsOf({ overrides: cluster({ publicAccessCidrs: ["10.0.0.0/8"], kubernetesVersion: "1.29" }) });
+  expect(problems).toEqual(['mlops:cluster.kubernetesVersion: got "1.29"; expected one of "1.31", "1.32", "1.33", "1.34"']);
+});
+
+test("a VPC block too small to cut into the subnets is refused", async () => {
+  const { problems } = await problemsOf({ overrides: { "mlops:network": JSON.stringify({ vpcCidr: "10.0.0.0/24" }) } });
+  expect(problems).toEqual(['mlops:network.vpcCidr: got "10.0.0.0/24"; expected a VPC block from /16 to /20 (it is cut into 16 subnets)']);
+});
+
+test("a node group mixing Graviton and x86 instance types is refused", async () => {
+  const { problems } = await problemsOf({ overrides: cluster({ publicAccessCidrs: ["10.0.0.0/8"], nodeInstanceTypes: ["m7g.large", "m6i.large"] }) });
+  expect(problems).toEqual(['mlops:cluster.nodeInstanceTypes: got ["m7g.large","m6i.large"]; mixes arm64 (Graviton) and x86_64 instance types: one node group runs one AMI']);
+});
+
+test("node counts out of order are refused", async () => {
+  const { problems } = await problemsOf({ overrides: cluster({ publicAccessCidrs: ["10.0.0.0/8"], nodeCount: { min: 3, max: 2, desired: 2 } }) });
+  expect(problems).toEqual(['mlops:cluster.nodeCount: got {"min":3,"max":2,"desired":2}; expected min <= desired <= max']);
+});
+
+test("an admin that is an STS session rather than its IAM role is refused", async () => {
+  const { problems } = await problemsOf({ overrides: cluster({ publicAccessCidrs: ["10.0.0.0/8"], adminPrincipalArns: ["arn:aws:sts::123456789012:assumed-role/ops/alice"] }) });
+  expect(problems).toEqual(['mlops:cluster.adminPrincipalArns.0: got "arn:aws:sts::123456789012:assumed-role/ops/alice"; expected an IAM role or user ARN']);
+});
+
+test("a PostgreSQL major version written as a YAML number is read as that version", () => {
+  const base = { environment: "dev", cloud: "aws", tags: { team: "t", "cost-center": "c" }, cluster: { publicAccessCidrs: ["10.0.0.0/8"] }, images: { registry: "r.example.com", tag: "1" } };
+  expect(parseConfig({ ...base, database: { engineVersion: 17 } }).database.engineVersion).toBe("17");
+  expect(() => parseConfig({ ...base, database: { engineVersion: 14 } })).toThrow('mlops:database.engineVersion: got 14; expected one of "15", "16", "17"');
+});

@@ -1,0 +1,88 @@
+/**
+ * End to end: `npm start`'s launcher as a real process (free ports, its own state directory), the demo
+ * traffic with its shift, and what must follow within a bounded time: drift in drift's metrics, the
+ * alert firing in Prometheus and reaching the monitor, the monitor's action recorded and its signed
+ * retraining request received. Then Ctrl-C (SIGINT) stops every process.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { isAlive, statePath, type PlatformState } from "../../scripts/local/layout";
+import { runDemoTraffic, type DemoResult } from "../../scripts/local/demo-traffic";
+import { metricValue } from "../helpers/metrics";
+
+const ROOT = path.resolve(__dirname, "../..");
+jest.setTimeout(300_000);
+
+describe("the local platform (npm start + npm run demo:traffic)", () => {
+  const stateDir = mkdtempSync(path.join(tmpdir(), "mlops-local-"));
+  // As root, PostgreSQL runs as the postgres user, which must reach its data directory in here.
+  chmodSync(stateDir, 0o755);
+  let launcher: ChildProcess;
+  let output = "";
+  let state: PlatformState;
+  let result: DemoResult;
+
+  beforeAll(async () => {
+    launcher = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/local/start.ts", "--free-ports", "--state-dir", stateDir], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    launcher.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+    launcher.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    const deadline = Date.now() + 180_000;
+    while (!existsSync(statePath(stateDir))) {
+      if (launcher.exitCode !== null) throw new Error(`the launcher exited (${launcher.exitCode}):\n${output}`);
+      if (Date.now() > deadline) throw new Error(`the platform did not start within 180 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    state = JSON.parse(readFileSync(statePath(stateDir), "utf8"));
+  });
+
+  afterAll(async () => {
+    if (launcher.exitCode === null) {
+      launcher.kill("SIGINT");
+      await new Promise((r) => launcher.once("exit", r));
+    }
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test("starts every component from the Debian packages and the built services", () => {
+    expect(state.components.map((c) => [c.name, c.status]).sort()).toEqual(
+      ["alertmanager", "drift", "monitor", "postgres", "prometheus", "retrain-hook", "serving"].map((n) => [n, "running"]),
+    );
+    expect(output).toContain("The local platform is up");
+  });
+
+  test("the demo shift shows as drift, a firing alert and the monitor's recorded action", async () => {
+    result = await runDemoTraffic({ state, baselineSeconds: 10, timeoutSeconds: 150 });
+    expect(result.failedRequests).toBe(0);
+    expect(result.missing).toEqual([]);
+    expect(result.milestones.driftDetected).toBeLessThanOrEqual(result.milestones.alertFiring!);
+    expect(result.feedbackSent).toBe(result.rows);
+
+    const driftMetrics = await (await fetch(state.urls.driftMetrics)).text();
+    expect(metricValue(driftMetrics, "mlops_drift_share", { model: state.model })).toBeGreaterThanOrEqual(0.3);
+    expect(metricValue(driftMetrics, "mlops_drift_detected", { model: state.model, feature: "v14" })).toBe(1);
+    expect(metricValue(driftMetrics, "mlops_drift_detected", { model: state.model, feature: "time" })).toBe(0);
+
+    const alerts = (await (await fetch(`${state.urls.prometheus}/api/v1/alerts`)).json()) as { data: { alerts: { state: string; labels: Record<string, string> }[] } };
+    const drift = alerts.data.alerts.find((a) => a.labels.alertname === "DataDriftDetected");
+    expect(drift).toMatchObject({ state: "firing", labels: { model: state.model, platform: "mlops", severity: "warning" } });
+
+    const action = result.actions.find((a) => a.action === "retrain" && a.status === "succeeded");
+    expect(action).toBeDefined();
+    expect(["DataDriftDetected", "ModelQualityLow"]).toContain(action!.alertname);
+    const requests = readFileSync(path.join(stateDir, "logs", "retrain-requests.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(requests.some((r) => r.model === state.model && r.alertname === action!.alertname)).toBe(true);
+  });
+
+  test("Ctrl-C stops every process and removes the state file", async () => {
+    const pids = state.components.flatMap((c) => (c.pid ? [c.pid] : []));
+    expect(pids.every(isAlive)).toBe(true);
+    const exited = new Promise<number | null>((r) => launcher.once("exit", (code) => r(code)));
+    launcher.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(existsSync(statePath(stateDir))).toBe(false);
+    expect(output).toContain("stopped.");
+  });
+});

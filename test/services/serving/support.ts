@@ -1,0 +1,132 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { createLogger } from "@mlops/common";
+import { runServing, type RunningServing } from "../../../services/serving/src/app";
+import { loadServingConfig } from "../../../services/serving/src/config";
+import { FEATURES, generateFraudData, predictProbability, trainLogisticRegression, writeFraudDetector, type LogisticModel } from "../../../scripts/demo";
+import { metricValue } from "../../helpers/metrics";
+
+export { FEATURES };
+
+let trained: LogisticModel | undefined;
+/** The demo classifier, trained once per test file on a small synthetic set. */
+export function demoWeights(): LogisticModel {
+  trained ??= trainLogisticRegression(generateFraudData({ rows: 2000, seed: 3 }), { epochs: 60 });
+  return trained;
+}
+
+export function tempDir(prefix = "serving-test-"): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Writes the fraud-detector MLflow model directory; `biasShift` makes a version that answers differently. */
+export async function writeModel(dir = tempDir(), biasShift = 0): Promise<{ dir: string; sha256: string; uri: string }> {
+  const sha256 = await writeFraudDetector(dir, demoWeights(), biasShift);
+  return { dir, sha256, uri: `file://${dir}` };
+}
+
+/** What the model must answer for a row, computed in JS from the same weights. */
+export function expectedProbability(values: number[], biasShift = 0): number {
+  const w = demoWeights();
+  return predictProbability({ weights: w.weights, bias: w.bias + biasShift }, Float32Array.from(values));
+}
+
+export interface Running extends RunningServing {
+  url: string;
+  metricsUrl: string;
+}
+
+/** The real service (models loaded, API + metrics servers) on ephemeral ports. */
+export async function startServing(env: Record<string, string>): Promise<Running> {
+  const full = { PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", RELOAD_INTERVAL_S: "0", MODEL_CACHE_DIR: tempDir("model-cache-"), ...env };
+  const running = await runServing(loadServingConfig(full), createLogger("serving-test", "silent"), full);
+  return { ...running, url: `http://127.0.0.1:${running.service.apiPort}`, metricsUrl: `http://127.0.0.1:${running.service.metricsPort}/metrics` };
+}
+
+/** Row `seed` of the synthetic data, rounded like a client would send it. */
+export function row(seed = 1): number[] {
+  return Array.from(generateFraudData({ rows: 1, seed }).values, (v) => Math.round(v * 1e4) / 1e4);
+}
+
+export function rows(n: number, seed = 1): number[][] {
+  const data = generateFraudData({ rows: n, seed });
+  return Array.from({ length: n }, (_, r) => Array.from(data.values.subarray(r * 30, (r + 1) * 30), (v) => Math.round(v * 1e4) / 1e4));
+}
+
+export function record(values: number[]): Record<string, number> {
+  return Object.fromEntries(FEATURES.map((f, i) => [f, values[i]]));
+}
+
+export const tensor = (data: number[][], extra: Record<string, unknown> = {}) => ({ ...extra, inputs: [{ name: "input", shape: [data.length, 30], datatype: "FP32", data }] });
+
+export interface Reply {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
+
+export async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  const payload = typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body);
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: payload });
+  return reply(res);
+}
+
+export async function get(url: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return reply(await fetch(url, { headers }));
+}
+
+async function reply(res: Response): Promise<Reply> {
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body, text, headers: res.headers };
+}
+
+/** A metric sample's value from the Prometheus text, or undefined. */
+export async function metric(metricsUrl: string, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  return metricValue(await (await fetch(metricsUrl)).text(), name, labels);
+}
+
+/** An event sink (drift or monitor) recording each batch; `statuses` are answered in turn (then 200). */
+export async function eventSink(statuses: number[] = []): Promise<{ url: string; batches: any[]; attempts: number; close(): Promise<void> }> {
+  const sink = { url: "", batches: [] as any[], attempts: 0, close: async () => undefined as void };
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    sink.attempts++;
+    const status = statuses.shift() ?? 200;
+    if (req.url === "/v1/events" && status < 300) sink.batches.push(JSON.parse(Buffer.concat(chunks).toString()));
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(status < 300 ? '{"accepted":true}' : '{"error":"not now","code":"UNAVAILABLE"}');
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sink.close = () =>
+    new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return sink;
+}
+
+export function writeJson(dir: string, name: string, value: unknown): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, JSON.stringify(value));
+  return file;
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
