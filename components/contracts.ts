@@ -41,6 +41,39 @@ export interface Foundation {
   database: DatabaseEndpoint;
   artifactStore: ArtifactStore;
   mlflowIdentity: WorkloadIdentity;
+  /** The StorageClass the workloads' volume claims use, and what must exist before a claim can bind. */
+  storage: { className: string; dependsOn: pulumi.Resource[] };
+  /**
+   * What serves the resource metrics API (metrics-server) when the cluster does not ship it: HPAs are
+   * created after these, so none starts with FailedGetResourceMetric. Empty where the cluster has it built in.
+   */
+  resourceMetrics: pulumi.Resource[];
+}
+
+/**
+ * The stack outputs every foundation exports, under the same names on every cloud, so scripts,
+ * runbooks and the deploy workflow read them without asking which cloud it is.
+ */
+export interface FoundationOutputs {
+  clusterName: pulumi.Input<string>;
+  /** A Pulumi secret; it authenticates through the cloud's CLI plugin, with no static credential inside. */
+  kubeconfig: pulumi.Input<string>;
+  /** `host:port` of the PostgreSQL server. */
+  databaseEndpoint: pulumi.Input<string>;
+  /** Where MLflow keeps artifacts (s3://, gs://, wasbs://, or the local volume's path). */
+  artifactStoreUri: pulumi.Input<string>;
+  /** The cloud region (or location); `local` for a local cluster. */
+  region: pulumi.Input<string>;
+  /** Registry and path prefix the platform's images are pushed to and pulled from. */
+  imageRegistry: pulumi.Input<string>;
+  /** What MLflow's pod runs as in the cloud: an IAM role ARN, a Google service account e-mail, a managed identity's client id. */
+  mlflowIdentity: pulumi.Input<string>;
+}
+
+/** What each cloud folder's foundation component exposes. */
+export interface FoundationComponent {
+  foundation: Foundation;
+  outputs: FoundationOutputs;
 }
 
 /** The labels every taggable cloud resource carries. */

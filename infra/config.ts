@@ -16,6 +16,8 @@ const cidr = z.string().refine(isCidr, { message: "expected an IPv4 CIDR block s
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "expected a lower-case DNS label (a-z, 0-9, '-')").max(40);
 const quantity = z.string().regex(/^\d+(\.\d+)?(m|Mi|Gi|Ki)?$/, "expected a Kubernetes quantity such as 250m, 512Mi or 1");
 
+const iamPrincipalArn = z.string().regex(/^arn:aws:iam::\d{12}:(role|user)\/.+$/, "expected an IAM role or user ARN");
+
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/?#]+[^\s]*$/, "expected an https:// URL");
 
 const resources = z
@@ -81,6 +83,10 @@ export const modelSchema = z
     path: ["retrainWebhookUrl"],
   });
 
+/** Stands for the digest CI pins before a deploy (scripts/ci/pin-images.sh): never deployable. */
+export const DIGEST_PLACEHOLDER = "pinned-by-ci";
+export const IMAGE_NAMES = ["serving", "drift", "monitor", "mlflow"] as const;
+
 /** A version or commit SHA: `latest` moves, so it pins nothing. */
 const imageTag = z
   .string()
@@ -91,8 +97,11 @@ const imageRef = z
   .object({
     /** Overrides the tag for this image. */
     tag: imageTag.optional(),
-    /** sha256:<64 hex>; when set, the image is pulled by digest. */
-    digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, "expected sha256:<64 hex digits>").optional(),
+    /**
+     * sha256:<64 hex>; when set, the image is pulled by digest. `pinned-by-ci` marks a stack file whose
+     * digests only CI knows (it built the images): previews accept it, a real `pulumi up` refuses it.
+     */
+    digest: z.union([z.string().regex(/^sha256:[a-f0-9]{64}$/, "expected sha256:<64 hex digits>"), z.literal(DIGEST_PLACEHOLDER)]).optional(),
   })
   .strict();
 
@@ -117,8 +126,15 @@ export const configSchema = z
     cluster: z
       .object({
         kubernetesVersion: z.enum(["1.31", "1.32", "1.33", "1.34"]).default("1.33"),
-        /** CIDRs allowed to reach the public API endpoint; 0.0.0.0/0 is refused in prod. */
-        publicAccessCidrs: z.array(cidr).min(1),
+        /**
+         * Whether the API server has a public endpoint. With `false` only the private endpoint exists, and
+         * `pulumi up` must run inside the VPC (or a peered network listed in privateAccessCidrs).
+         */
+        endpointPublicAccess: z.boolean().default(true),
+        /** CIDRs allowed to reach the public API endpoint; 0.0.0.0/0 is refused in prod. Required while the public endpoint is on. */
+        publicAccessCidrs: z.array(cidr).default([]),
+        /** Networks inside the VPC or peered with it (a CI runner's subnet) allowed to reach the private endpoint on 443. */
+        privateAccessCidrs: z.array(cidr).default([]),
         nodeInstanceTypes: z
           .array(z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, "expected an EC2 instance type such as m6i.large"))
           .min(1)
@@ -129,8 +145,13 @@ export const configSchema = z
           .strict()
           .refine((n) => n.min <= n.desired && n.desired <= n.max, { message: "expected min <= desired <= max" })
           .optional(),
-        /** Administrators' IAM principals granted cluster admin through access entries. */
-        adminPrincipalArns: z.array(z.string().regex(/^arn:aws:iam::\d{12}:(role|user)\/.+$/, "expected an IAM role or user ARN")).default([]),
+        /**
+         * The only cluster admins (EKS access entries): the CI deploy role and a break-glass role. Taken from
+         * config alone, never from whoever runs `pulumi up`, so every run declares the same access.
+         */
+        adminPrincipalArns: z.array(iamPrincipalArn).min(1, "list at least the role that runs `pulumi up` (the CI deploy role) and a break-glass role"),
+        /** Read-only cluster access (AmazonEKSAdminViewPolicy): the pull-request preview role, on-call readers. */
+        viewerPrincipalArns: z.array(iamPrincipalArn).default([]),
       })
       .strict(),
     database: z
@@ -187,6 +208,16 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.cluster.endpointPublicAccess && c.cluster.publicAccessCidrs.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["cluster", "publicAccessCidrs"], message: "the public endpoint is on: list the CIDRs allowed to reach it (or set endpointPublicAccess: false)" });
+    }
+    if (!c.cluster.endpointPublicAccess && c.cluster.publicAccessCidrs.length > 0) {
+      ctx.addIssue({ code: "custom", path: ["cluster", "publicAccessCidrs"], message: "the public endpoint is off (endpointPublicAccess: false): remove these CIDRs or turn it on" });
+    }
+    const overlap = c.cluster.adminPrincipalArns.filter((a) => c.cluster.viewerPrincipalArns.includes(a));
+    if (overlap.length) {
+      ctx.addIssue({ code: "custom", path: ["cluster", "viewerPrincipalArns"], message: `already cluster admins: ${overlap.join(", ")}` });
+    }
     if (c.environment === "prod" && c.cluster.publicAccessCidrs.some((x) => x.endsWith("/0"))) {
       ctx.addIssue({ code: "custom", path: ["cluster", "publicAccessCidrs"], message: "0.0.0.0/0 is not allowed in prod: list the CIDRs of your offices or VPN" });
     }
@@ -232,6 +263,23 @@ export function parseConfig(raw: Record<string, unknown>): PlatformConfig {
   return fail(problems);
 }
 
+/**
+ * A real deployment must not pull an image nobody built: a placeholder digest is refused outside a
+ * preview, with the command that pins the real ones.
+ */
+export function refusePlaceholderDigests(config: PlatformConfig, deploying: boolean): void {
+  if (!deploying) return;
+  const placeholders = IMAGE_NAMES.filter((image) => config.images[image].digest === DIGEST_PLACEHOLDER);
+  if (!placeholders.length) return;
+  fail(
+    placeholders.map(
+      (image) =>
+        `${NAMESPACE}:images.${image}.digest: got "${DIGEST_PLACEHOLDER}"; a real deployment needs the digest of an image that exists. ` +
+        `The deploy workflow pins them (bash scripts/ci/pin-images.sh <org>/<stack> <commit-sha> --digests); by hand: pulumi config set --path '${NAMESPACE}:images.${image}.digest' sha256:<digest>`,
+    ),
+  );
+}
+
 export function loadConfig(): PlatformConfig {
   const all = pulumi.runtime.allConfig();
   const known = new Set(Object.keys(configSchema.shape));
@@ -244,6 +292,7 @@ export function loadConfig(): PlatformConfig {
   try {
     const parsed = parseConfig(raw);
     if (problems.length) fail(problems);
+    refusePlaceholderDigests(parsed, !pulumi.runtime.isDryRun());
     return parsed;
   } catch (err) {
     if (err instanceof ConfigError) fail([...problems, ...err.problems]);

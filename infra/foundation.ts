@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AwsFoundation, deployingPrincipalArn } from "../components/aws";
-import type { Foundation } from "../components/contracts";
-import type { PlatformConfig } from "./config";
+import { AwsFoundation } from "../components/aws";
+import type { Foundation, FoundationOutputs } from "../components/contracts";
+import { IMAGE_NAMES, type PlatformConfig } from "./config";
 import type { EnvironmentProfile } from "./profiles";
 
 /** Where MLflow runs: the cloud's workload identity trusts exactly this service account. */
@@ -9,8 +9,8 @@ export const MLFLOW_SERVICE_ACCOUNT = { namespace: "mlops", name: "mlflow" };
 
 export interface FoundationResult {
   foundation: Foundation;
-  /** Stack outputs: clusterName, kubeconfig (secret), databaseEndpoint, artifactBucketUri, region, mlflowRoleArn. */
-  outputs: Record<string, pulumi.Input<unknown>>;
+  /** Stack outputs, the same names on every cloud (FoundationOutputs). */
+  outputs: Record<keyof FoundationOutputs, pulumi.Input<unknown>>;
 }
 
 /**
@@ -26,32 +26,25 @@ export async function buildFoundation(config: PlatformConfig, profile: Environme
 
 async function buildAws(config: PlatformConfig, profile: EnvironmentProfile, tags: Record<string, string>): Promise<FoundationResult> {
   const name = `mlops-${config.environment}`;
-  // Whoever runs `pulumi up` deploys the workloads through the cluster's API, so it is an admin too.
-  const deployer = await deployingPrincipalArn();
   const aws = new AwsFoundation(name, {
     clusterName: name,
     network: { vpcCidr: config.network.vpcCidr, availabilityZoneCount: config.network.availabilityZoneCount, ...profile.network },
     cluster: {
       kubernetesVersion: config.cluster.kubernetesVersion,
+      endpointPublicAccess: config.cluster.endpointPublicAccess,
       publicAccessCidrs: config.cluster.publicAccessCidrs,
-      adminPrincipalArns: [...new Set([deployer, ...config.cluster.adminPrincipalArns])],
+      privateAccessCidrs: config.cluster.privateAccessCidrs,
+      adminPrincipalArns: config.cluster.adminPrincipalArns,
+      viewerPrincipalArns: config.cluster.viewerPrincipalArns,
+      awsProfile: new pulumi.Config("aws").get("profile"),
       nodeGroup: { capacityType: profile.cluster.capacityType, instanceTypes: profile.cluster.instanceTypes, ...profile.cluster.nodeCount, diskSizeGb: profile.cluster.nodeDiskGb },
     },
     database: { engineVersion: config.database.engineVersion, ...profile.database },
     artifactStore: { prefix: config.artifactStore.prefix, ...profile.artifactStore },
+    imageRegistry: { prefix: "mlops", images: IMAGE_NAMES, untaggedExpiryDays: 14, forceDelete: profile.artifactStore.forceDestroy },
     mlflowServiceAccount: MLFLOW_SERVICE_ACCOUNT,
     logRetentionDays: profile.logRetentionDays,
     tags,
   });
-  return {
-    foundation: aws.foundation,
-    outputs: {
-      clusterName: aws.cluster.name,
-      kubeconfig: aws.cluster.kubeconfig,
-      databaseEndpoint: pulumi.interpolate`${aws.database.instance.address}:${aws.database.instance.port}`,
-      artifactBucketUri: aws.artifactStore.uri,
-      region: aws.region,
-      mlflowRoleArn: aws.mlflowRoleArn,
-    },
-  };
+  return { foundation: aws.foundation, outputs: { ...aws.outputs } };
 }

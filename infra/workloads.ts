@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { Foundation } from "../components/contracts";
 import { imageReference, Platform, type AlertAction, type ModelWorkload, type PlatformImages } from "../components/kubernetes";
-import type { ModelConfig, PlatformConfig } from "./config";
+import { DIGEST_PLACEHOLDER, type ModelConfig, type PlatformConfig } from "./config";
 import type { EnvironmentProfile } from "./profiles";
 
 export interface WorkloadsResult {
@@ -51,7 +51,7 @@ export function deployWorkloads(foundation: Foundation, config: PlatformConfig, 
 export function resolveImages(config: PlatformConfig, profile: EnvironmentProfile): PlatformImages {
   const ref = (name: "serving" | "drift" | "monitor" | "mlflow") => {
     const image = config.images[name];
-    return imageReference({ registry: config.images.registry, name, tag: image.tag ?? config.images.tag, digest: image.digest }, profile.workloads.preferDigests);
+    return imageReference({ registry: config.images.registry, name, tag: image.tag ?? config.images.tag, digest: previewDigest(image.digest) }, profile.workloads.preferDigests);
   };
   return { serving: ref("serving"), drift: ref("drift"), monitor: ref("monitor"), mlflow: ref("mlflow"), version: config.images.tag };
 }
@@ -82,4 +82,13 @@ function alertActions(models: ModelConfig[]): AlertAction[] {
   return models.flatMap((m) =>
     m.alertActions.map((a) => ({ alert: a.alert, model: m.name, action: a.action, ...(a.action === "retrain" ? { url: m.retrainWebhookUrl } : {}) })),
   );
+}
+
+/**
+ * Only previews get this far with the placeholder (loadConfig refuses it on a deployment): they show
+ * the all-zero digest, which no registry serves, where CI will pin the real one.
+ */
+export const PREVIEW_DIGEST = `sha256:${"0".repeat(64)}`;
+function previewDigest(digest: string | undefined): string | undefined {
+  return digest === DIGEST_PLACEHOLDER ? PREVIEW_DIGEST : digest;
 }

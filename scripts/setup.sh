@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # postgresql: the monitor's store; prometheus (+promtool) and alertmanager: alert rules and the local platform;
 # wrk: the serving benchmark; chromium: the drift report checked in a real browser;
 # python3-psycopg2: the MLflow image's database bootstrap script, run against the real PostgreSQL in tests.
-APT_PACKAGES=(postgresql prometheus prometheus-alertmanager wrk chromium python3-psycopg2)
+# curl: scripts/ci/check-cluster-reach.sh (tested against a local server).
+APT_PACKAGES=(postgresql prometheus prometheus-alertmanager wrk chromium python3-psycopg2 curl)
 
 if [ "${SKIP_APT:-0}" != "1" ]; then
   missing=()

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { DatabaseEndpoint, Tags } from "../contracts";
+import { generatedDatabasePassword } from "../shared/database-password";
 import { createKmsKey } from "./kms";
 
 export interface DatabaseArgs {
@@ -32,6 +33,7 @@ export const ADMIN_USERNAME = "mlops_admin";
 export class Database extends pulumi.ComponentResource {
   readonly endpoint: DatabaseEndpoint;
   readonly instance: aws.rds.Instance;
+  readonly parameterGroup: aws.rds.ParameterGroup;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlops:aws:Database", name, {}, opts);
@@ -51,9 +53,11 @@ export class Database extends pulumi.ComponentResource {
       },
       parent,
     );
+    // One parameter group per major version, named after it: raising engineVersion creates the new
+    // family's group first, the instance moves to it in the same modification, then the old group goes.
     const family = `postgres${args.engineVersion}`;
     const parameters = new aws.rds.ParameterGroup(
-      `${name}-params`,
+      `${name}-params-${family}`,
       {
         family,
         description: "TLS required for every connection",
@@ -66,8 +70,7 @@ export class Database extends pulumi.ComponentResource {
       },
       parent,
     );
-    // Letters and digits only: the password goes into connection URIs without escaping.
-    const password = new random.RandomPassword(`${name}-admin-password`, { length: 40, special: false }, { parent: this, additionalSecretOutputs: ["result"] });
+    const password = generatedDatabasePassword(`${name}-admin-password`, this);
 
     // A fixed identifier lets the export log groups exist first, with retention and encryption, instead of RDS's defaults (never expire, unencrypted).
     const identifier = `${name}-postgres`;
@@ -104,9 +107,13 @@ export class Database extends pulumi.ComponentResource {
         backupRetentionPeriod: args.backupRetentionDays,
         backupWindow: "03:00-04:00",
         maintenanceWindow: "sun:04:30-sun:05:30",
+        // RDS refuses a major version change without this; the parameter group above moves with it.
+        allowMajorVersionUpgrade: true,
+        // Pending modifications would leave the old parameter group attached, and Pulumi could not delete it.
+        applyImmediately: true,
         deletionProtection: args.deletionProtection,
         skipFinalSnapshot: args.skipFinalSnapshot,
-        finalSnapshotIdentifier: args.skipFinalSnapshot ? undefined : `${name}-final-snapshot`,
+        finalSnapshotIdentifier: args.skipFinalSnapshot ? undefined : this.finalSnapshotIdentifier(name, identifier, key.arn),
         copyTagsToSnapshot: true,
         autoMinorVersionUpgrade: true,
         performanceInsightsEnabled: args.performanceInsights,
@@ -118,6 +125,7 @@ export class Database extends pulumi.ComponentResource {
       { parent: this, protect: args.deletionProtection, dependsOn: logGroups },
     );
 
+    this.parameterGroup = parameters;
     this.endpoint = {
       host: this.instance.address,
       port: this.instance.port,
@@ -126,5 +134,19 @@ export class Database extends pulumi.ComponentResource {
       sslMode: "require",
     };
     this.registerOutputs({ address: this.instance.address, port: this.instance.port });
+  }
+
+  /**
+   * Snapshot identifiers are unique per account and region: a fixed one makes the second replacement
+   * or destroy fail on the first one's snapshot. The suffix is new whenever the instance would be
+   * replaced (its keepers are the properties that force a replacement), and stable otherwise.
+   */
+  private finalSnapshotIdentifier(name: string, identifier: string, kmsKeyArn: pulumi.Output<string>): pulumi.Output<string> {
+    const suffix = new random.RandomId(
+      `${name}-final-snapshot-suffix`,
+      { byteLength: 4, keepers: { identifier, engine: "postgres", dbName: "mlflow", username: ADMIN_USERNAME, kmsKeyId: kmsKeyArn } },
+      { parent: this },
+    );
+    return pulumi.interpolate`${identifier}-final-${suffix.hex}`;
   }
 }

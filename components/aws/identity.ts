@@ -90,14 +90,3 @@ export function prefixAccessPolicy(bucketArn: string, prefix: string, kmsKeyArn:
     ],
   });
 }
-
-/**
- * The IAM principal running `pulumi up` (an assumed role resolved to its role ARN). It needs cluster
- * admin to deploy the workloads through the Kubernetes provider, and with authentication mode API
- * nothing grants that implicitly.
- */
-export async function deployingPrincipalArn(opts?: pulumi.InvokeOptions): Promise<string> {
-  const caller = await aws.getCallerIdentity({}, opts);
-  const session = await aws.iam.getSessionContext({ arn: caller.arn }, opts);
-  return session.issuerArn;
-}

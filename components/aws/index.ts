@@ -1,12 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Foundation, Tags } from "../contracts";
+import type { Foundation, FoundationComponent, FoundationOutputs, Tags } from "../contracts";
 import { ArtifactStore, type ArtifactStoreArgs } from "./artifact-store";
 import { Cluster, type ClusterArgs } from "./cluster";
 import { Database, type DatabaseArgs } from "./database";
 import { prefixAccessPolicy, ServiceAccountRole } from "./identity";
 import { createKmsKey, logsKeyPolicy } from "./kms";
 import { Network, type NetworkArgs } from "./network";
+import { ImageRegistry, type ImageRegistryArgs } from "./registry";
 
 export interface AwsFoundationArgs {
   clusterName: string;
@@ -14,6 +15,7 @@ export interface AwsFoundationArgs {
   cluster: Omit<ClusterArgs, "clusterName" | "vpcId" | "privateSubnetIds" | "tags" | "logRetentionDays" | "logsKmsKeyArn">;
   database: Omit<DatabaseArgs, "vpcId" | "databaseSubnetIds" | "clientSecurityGroupId" | "tags" | "logRetentionDays" | "logsKmsKeyArn">;
   artifactStore: Omit<ArtifactStoreArgs, "tags">;
+  imageRegistry: Omit<ImageRegistryArgs, "tags" | "kmsKeyArn">;
   /** The Kubernetes service account MLflow runs as; the IRSA role trusts exactly this one. */
   mlflowServiceAccount: { namespace: string; name: string };
   logRetentionDays: number;
@@ -21,8 +23,10 @@ export interface AwsFoundationArgs {
 }
 
 /** The AWS foundation: network, EKS, RDS, S3 and IRSA, ending in the cloud-neutral Foundation. */
-export class AwsFoundation extends pulumi.ComponentResource {
+export class AwsFoundation extends pulumi.ComponentResource implements FoundationComponent {
   readonly foundation: Foundation;
+  readonly outputs: FoundationOutputs;
+  readonly imageRegistry: ImageRegistry;
   readonly network: Network;
   readonly cluster: Cluster;
   readonly database: Database;
@@ -48,6 +52,8 @@ export class AwsFoundation extends pulumi.ComponentResource {
       parent,
     );
     this.artifactStore = new ArtifactStore(`${name}-artifacts`, { ...args.artifactStore, tags: args.tags }, parent);
+    const registryKey = createKmsKey(`${name}-ecr`, "Encryption of the platform's container images", args.tags, parent);
+    this.imageRegistry = new ImageRegistry(`${name}-images`, { ...args.imageRegistry, kmsKeyArn: registryKey.arn, tags: args.tags }, parent);
     this.region = aws.getRegionOutput({}, parent).region;
     const mlflowRole = new ServiceAccountRole(
       `${name}-mlflow-irsa`,
@@ -77,9 +83,18 @@ export class AwsFoundation extends pulumi.ComponentResource {
         serviceAccountAnnotations: this.mlflowRoleArn.apply((arn): Record<string, string> => ({ "eks.amazonaws.com/role-arn": arn })),
         podLabels: pulumi.output<Record<string, string>>({}),
       },
+      storage: { className: this.cluster.storageClassName, dependsOn: [this.cluster.storageClass] },
+      resourceMetrics: [this.cluster.metricsServer],
+    };
+    this.outputs = {
+      clusterName: this.cluster.name,
+      kubeconfig: this.cluster.kubeconfig,
+      databaseEndpoint: pulumi.interpolate`${this.database.instance.address}:${this.database.instance.port}`,
+      artifactStoreUri: this.artifactStore.uri,
+      region: this.region,
+      imageRegistry: this.imageRegistry.url,
+      mlflowIdentity: this.mlflowRoleArn,
     };
     this.registerOutputs({ clusterName: this.cluster.name, mlflowRoleArn: this.mlflowRoleArn });
   }
 }
-
-export { deployingPrincipalArn } from "./identity";

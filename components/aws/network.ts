@@ -128,7 +128,11 @@ export class Network extends pulumi.ComponentResource {
         policy: logGroup.arn.apply((arn) =>
           JSON.stringify({
             Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: [arn, `${arn}:*`] }],
+            // The permissions AWS documents for publishing flow logs to CloudWatch Logs.
+            Statement: [
+              { Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: [arn, `${arn}:*`] },
+              { Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
+            ],
           }),
         ),
       },

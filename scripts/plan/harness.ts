@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { computedIds, computedOutputs, invokeResults } from "./mock-outputs";
+import { callerIdentity, computedIds, computedOutputs, invokeResults } from "./mock-outputs";
 import { readStackConfig } from "./stack-config";
 
 /** One resource the program declared, as the engine (and a policy pack) would see it. */
@@ -14,6 +14,8 @@ export interface DeclaredResource {
   custom: boolean;
   provider?: string;
   protect: boolean;
+  /** How long the engine waits on create and update (`customTimeouts`), when the program set it. */
+  customTimeouts?: { create?: string; update?: string; delete?: string };
   dependencies: string[];
   /** URNs each input property depends on (`{ bucket: [<bucket urn>] }`), as the engine hands them to stack policies. */
   propertyDependencies: Record<string, string[]>;
@@ -40,7 +42,13 @@ export interface RunOptions {
   overrides?: Record<string, string>;
   /** Keys to remove from the stack's config, to test missing values. */
   remove?: string[];
+  /**
+   * Run as `pulumi preview` (the default: what a pull request checks) or, with false, as `pulumi up`
+   * (a deployment: placeholder image digests are refused).
+   */
   preview?: boolean;
+  /** The identity running the program (an STS session ARN), as getCallerIdentity answers it. */
+  callerArn?: string;
 }
 
 type Program = () => Promise<Record<string, unknown>>;
@@ -67,13 +75,16 @@ export async function runProgram(options: RunOptions, loadProgram: () => Program
         created.set(`${args.type}::${args.name}`, { id, state });
         return { id, state };
       },
-      call: (args) => invokeResults[args.token]?.(args) ?? args.inputs,
+      call: (args) => {
+        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity" && options.callerArn) return callerIdentity(options.callerArn);
+        return invokeResults[args.token]?.(args) ?? args.inputs;
+      },
     },
     stackConfig.project,
     options.stack,
-    options.preview ?? false,
+    options.preview ?? true,
   );
-  recordRegistrations(resources, created, options.preview ?? false);
+  recordRegistrations(resources, created, options.preview ?? true);
 
   const program = loadProgram();
   const exported = await program();
@@ -107,6 +118,7 @@ function recordRegistrations(into: DeclaredResource[], created: Map<string, { id
           custom: req.getCustom(),
           provider: req.getProvider() || undefined,
           protect: Boolean(req.getProtect?.()),
+          customTimeouts: customTimeoutsOf(req),
           dependencies: req.getDependenciesList?.() ?? [],
           propertyDependencies: propertyDependenciesOf(req),
           secretPaths,
@@ -116,6 +128,14 @@ function recordRegistrations(into: DeclaredResource[], created: Map<string, { id
       callback(err, res);
     });
   };
+}
+
+function customTimeoutsOf(req: any): DeclaredResource["customTimeouts"] {
+  const t = req.getCustomtimeouts?.();
+  if (!t) return undefined;
+  const pick = (v: string | undefined) => (v ? v : undefined);
+  const result = { create: pick(t.getCreate?.()), update: pick(t.getUpdate?.()), delete: pick(t.getDelete?.()) };
+  return result.create || result.update || result.delete ? result : undefined;
 }
 
 function propertyDependenciesOf(req: any): Record<string, string[]> {

@@ -42,6 +42,7 @@ export const computedOutputs: Record<string, Computed> = {
   "aws:ec2/securityGroup:SecurityGroup": (a) => ({ arn: arn("ec2", `security-group/sg-${a.name}`) }),
   "aws:eks/addon:Addon": (a) => ({ arn: arn("eks", `addon/${a.inputs.clusterName}/${a.inputs.addonName}/offline`), addonVersion: a.inputs.addonVersion ?? "v0.0.0-eksbuild.1" }),
   "aws:cloudwatch/logGroup:LogGroup": (a) => ({ arn: arn("logs", `log-group:${a.inputs.name ?? a.name}`) }),
+  "random:index/randomId:RandomId": (a) => ({ hex: Buffer.from(a.name).toString("hex").slice(-8), b64Url: Buffer.from(a.name).toString("base64url").slice(-6) }),
   "random:index/randomPassword:RandomPassword": (a) => ({ result: `offline-${a.name}-${"x".repeat(Number(a.inputs.length ?? 32))}`.slice(0, Number(a.inputs.length ?? 32) + 20) }),
 };
 
@@ -55,7 +56,7 @@ export const computedIds: Record<string, (state: Record<string, any>) => string>
 export const invokeResults: Record<string, (args: MockCallArgs) => Record<string, unknown>> = {
   "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({ names: ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"], zoneIds: ["usw2-az1", "usw2-az2", "usw2-az3", "usw2-az4"] }),
   // The deployer, as in CI: a session of an assumed role.
-  "aws:index/getCallerIdentity:getCallerIdentity": () => ({ accountId: ACCOUNT_ID, arn: DEPLOYER_SESSION_ARN, userId: "AROAOFFLINE:offline-deploy" }),
+  "aws:index/getCallerIdentity:getCallerIdentity": () => callerIdentity(),
   // An assumed role's session resolves to its role (with its path), as IAM reports it.
   "aws:iam/getSessionContext:getSessionContext": (a) => {
     const m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(String(a.inputs.arn));
@@ -64,4 +65,15 @@ export const invokeResults: Record<string, (args: MockCallArgs) => Record<string
   },
   "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
   "aws:index/getRegion:getRegion": () => ({ name: "us-west-2", region: "us-west-2" }),
+  // EKS publishes a default build of each add-on per Kubernetes version: the stand-in version names both.
+  "aws:eks/getAddonVersion:getAddonVersion": (a) => ({
+    addonName: a.inputs.addonName,
+    kubernetesVersion: a.inputs.kubernetesVersion,
+    version: `v${a.inputs.kubernetesVersion}.0-eksbuild.1`,
+  }),
 };
+
+/** The caller identity answered by `aws:index/getCallerIdentity`; a test may stand in another deployer. */
+export function callerIdentity(sessionArn: string = DEPLOYER_SESSION_ARN): Record<string, unknown> {
+  return { accountId: ACCOUNT_ID, arn: sessionArn, userId: `AROAOFFLINE:${sessionArn.split("/").pop()}` };
+}

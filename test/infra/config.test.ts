@@ -14,7 +14,9 @@ async function problemsOf(change: { overrides?: Record<string, string>; remove?:
   throw new Error(`expected a config error, but the program declared ${declared} resources`);
 }
 
-const cluster = (c: object) => ({ "mlops:cluster": JSON.stringify(c) });
+const ADMIN = "arn:aws:iam::123456789012:role/mlops-deploy-dev";
+/** A cluster key with the required admin, so each test sees only the problem it is about. */
+const cluster = (c: object) => ({ "mlops:cluster": JSON.stringify({ adminPrincipalArns: [ADMIN], ...c }) });
 
 test("a missing required key names the key and what is allowed, and nothing is declared", async () => {
   const { problems, declared } = await problemsOf({ remove: ["mlops:environment"] });
@@ -68,8 +70,10 @@ test("an unknown field inside a structured key is named", async () => {
 });
 
 test("a missing required field inside a structured key is named with its path", async () => {
-  const { problems } = await problemsOf({ overrides: cluster({ kubernetesVersion: "1.33" }) });
-  expect(problems).toEqual(["mlops:cluster.publicAccessCidrs: missing (required); required (array)"]);
+  const { problems } = await problemsOf({ overrides: { "mlops:cluster": JSON.stringify({ kubernetesVersion: "1.33", publicAccessCidrs: ["10.0.0.0/8"] }) } });
+  expect(problems).toEqual(["mlops:cluster.adminPrincipalArns: missing (required); required (array)"]);
+  const open = await problemsOf({ overrides: cluster({ kubernetesVersion: "1.33" }) });
+  expect(open.problems).toEqual(["mlops:cluster.publicAccessCidrs: missing (required); the public endpoint is on: list the CIDRs allowed to reach it (or set endpointPublicAccess: false)"]);
 });
 
 test("a Kubernetes version EKS no longer supports is refused with the ones it does", async () => {
@@ -98,7 +102,7 @@ test("an admin that is an STS session rather than its IAM role is refused", asyn
 });
 
 test("a PostgreSQL major version written as a YAML number is read as that version", () => {
-  const base = { environment: "dev", cloud: "aws", tags: { team: "t", "cost-center": "c" }, cluster: { publicAccessCidrs: ["10.0.0.0/8"] }, images: { registry: "r.example.com", tag: "1" } };
+  const base = { environment: "dev", cloud: "aws", tags: { team: "t", "cost-center": "c" }, cluster: { publicAccessCidrs: ["10.0.0.0/8"], adminPrincipalArns: [ADMIN] }, images: { registry: "r.example.com", tag: "1" } };
   expect(parseConfig({ ...base, database: { engineVersion: 17 } }).database.engineVersion).toBe("17");
   expect(() => parseConfig({ ...base, database: { engineVersion: 14 } })).toThrow('mlops:database.engineVersion: got 14; expected one of "15", "16", "17"');
 });

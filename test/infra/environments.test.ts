@@ -69,7 +69,7 @@ describe("the dev/prod table", () => {
     expect(d.inputs).toMatchObject({ deletionProtection: false, skipFinalSnapshot: true });
     expect(d.inputs.finalSnapshotIdentifier).toBeUndefined();
     expect(d.protect).toBe(false);
-    expect(p.inputs).toMatchObject({ deletionProtection: true, skipFinalSnapshot: false, finalSnapshotIdentifier: "mlops-prod-db-final-snapshot" });
+    expect(p.inputs).toMatchObject({ deletionProtection: true, skipFinalSnapshot: false, finalSnapshotIdentifier: expect.stringMatching(/^mlops-prod-db-postgres-final-[0-9a-f]{8}$/) });
     expect(p.protect).toBe(true);
   });
 
@@ -123,7 +123,7 @@ describe("stack config overrides reach the foundation", () => {
       environment: "dev",
       cloud: "aws",
       tags: { team: "t", "cost-center": "c" },
-      cluster: { publicAccessCidrs: ["10.0.0.0/8"], nodeCount: { min: 2, max: 2, desired: 2 } },
+      cluster: { publicAccessCidrs: ["10.0.0.0/8"], adminPrincipalArns: ["arn:aws:iam::123456789012:role/deploy"], nodeCount: { min: 2, max: 2, desired: 2 } },
       images: { registry: "r.example.com", tag: "1" },
     });
     const profile = resolveProfile(config);
@@ -163,18 +163,19 @@ describe.each(["dev", "prod"])("%s: every stack", (stack) => {
       clusterName: `mlops-${stack}`,
       kubeconfig: expect.stringContaining('"kind":"Config"'),
       databaseEndpoint: expect.stringMatching(/^mlops-\w+-db-postgres\.[a-z0-9]+\.us-west-2\.rds\.amazonaws\.com:5432$/),
-      artifactBucketUri: expect.stringMatching(/^s3:\/\/mlops-\w+-artifacts-[a-z0-9]+\/mlflow$/),
+      artifactStoreUri: expect.stringMatching(/^s3:\/\/mlops-\w+-artifacts-[a-z0-9]+\/mlflow$/),
       region: "us-west-2",
-      mlflowRoleArn: expect.stringMatching(/^arn:aws:iam::123456789012:role\/mlops-\w+-mlflow-irsa-role$/),
+      imageRegistry: "123456789012.dkr.ecr.us-west-2.amazonaws.com/mlops",
+      mlflowIdentity: expect.stringMatching(/^arn:aws:iam::123456789012:role\/mlops-\w+-mlflow-irsa-role$/),
     });
     expect(r.secretOutputs).toContain("kubeconfig");
-    for (const key of ["clusterName", "databaseEndpoint", "artifactBucketUri", "region", "mlflowRoleArn"]) expect(r.secretOutputs).not.toContain(key);
+    for (const key of ["clusterName", "databaseEndpoint", "artifactStoreUri", "region", "imageRegistry", "mlflowIdentity"]) expect(r.secretOutputs).not.toContain(key);
   });
 
   test("components are mlops:aws:<Name>, and every cloud resource sits inside the Foundation's tree", () => {
     const components = r.resources.filter((x) => x.type.startsWith("mlops:aws:"));
     expect([...new Set(components.map((c) => c.type))].sort()).toEqual(
-      ["mlops:aws:ArtifactStore", "mlops:aws:Cluster", "mlops:aws:Database", "mlops:aws:Foundation", "mlops:aws:Network", "mlops:aws:ServiceAccountRole"].sort(),
+      ["mlops:aws:ArtifactStore", "mlops:aws:Cluster", "mlops:aws:Database", "mlops:aws:Foundation", "mlops:aws:ImageRegistry", "mlops:aws:Network", "mlops:aws:ServiceAccountRole"].sort(),
     );
     const foundation = one(r, "mlops:aws:Foundation");
     const byUrn = new Map(r.resources.map((x) => [x.urn, x]));

@@ -24,7 +24,7 @@ function countsOf(stdout: string): Record<string, number> {
   return Object.fromEntries(section.split("\n").map((line) => line.trim().split(/\s+/)).map(([n, type]) => [type, Number(n)]));
 }
 
-const FOUNDATION_OUTPUTS = ["clusterName", "kubeconfig", "databaseEndpoint", "artifactBucketUri", "region", "mlflowRoleArn"];
+const FOUNDATION_OUTPUTS = ["clusterName", "kubeconfig", "databaseEndpoint", "artifactStoreUri", "region", "imageRegistry", "mlflowIdentity"];
 
 describe.each(["dev", "prod"])("npm run plan -- %s", (stack) => {
   let run: ReturnType<typeof npmPlan>;
@@ -123,7 +123,7 @@ describe("a stack with bad config, in a temporary copy of the project", () => {
         'plan for stack "qa" failed: invalid stack configuration:',
         '  mlops:environment: got "qa"; expected one of "dev", "prod"',
         '  mlops:network.vpcCidr: got "10.0.0.300/16"; expected an IPv4 CIDR block such as 10.0.0.0/16',
-        "  mlops:cluster.publicAccessCidrs: missing (required); required (array)",
+        "  mlops:cluster.adminPrincipalArns: missing (required); required (array)",
         "",
       ].join("\n"),
     );

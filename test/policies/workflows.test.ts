@@ -75,7 +75,7 @@ describe("pull-request.yml", () => {
     expect(job.needs).toEqual(expect.arrayContaining(["test", "changed-stacks"]));
     expect(job.strategy.matrix.include).toBe("${{ fromJSON(needs.changed-stacks.outputs.matrix) }}");
     expect(job.if).toContain("head.repo.full_name == github.repository");
-    const [preview] = stepsUsing(job, "pulumi/actions");
+    const [preview] = stepsUsing(job, "pulumi/actions").filter((s) => s.with?.command);
     expect(preview.with).toMatchObject({ command: "preview", "comment-on-pr": true, policyPacks: "policies", policyPackConfigs: "policies/config/${{ matrix.environment }}.json" });
     expect(preview.with!["stack-name"]).toMatch(/\$\{\{ matrix\.stack \}\}$/);
     expect(job.permissions).toEqual({ contents: "read", "id-token": "write", "pull-requests": "write" });
@@ -122,6 +122,21 @@ describe("deploy.yml", () => {
     expect(prodGate).toBeGreaterThan(runs(deploy.jobs["deploy-prod"], /pin-images/));
   });
 
+  test("every job that talks to a cluster runs where it can reach the API server, and checks it before Pulumi does", () => {
+    const clusterJobs = [deploy.jobs["deploy-dev"], deploy.jobs["deploy-prod"], pr.jobs.preview] as (Job & { "runs-on": string })[];
+    for (const job of clusterJobs) {
+      expect(job["runs-on"]).toBe(`\${{ fromJSON(vars.DEPLOY_RUNNER_LABELS || '["ubuntu-24.04"]') }}`);
+      const check = runs(job, /scripts\/ci\/check-cluster-reach\.sh/);
+      const pulumi = job.steps.findIndex((s) => action(s) === "pulumi/actions" && s.with?.command);
+      expect(check).toBeGreaterThan(-1);
+      expect(check).toBeLessThan(pulumi);
+      // The check needs the CLI (stack outputs) and the cloud credentials.
+      expect(check).toBeGreaterThan(job.steps.findIndex((s) => action(s) === "aws-actions/configure-aws-credentials"));
+      expect(check).toBeGreaterThan(job.steps.findIndex((s) => action(s) === "pulumi/actions" && !s.with?.command));
+    }
+    expect(deploy.jobs.images["runs-on" as keyof Job]).toBe("ubuntu-24.04");
+  });
+
   test("no job but prod uses the production environment", () => {
     expect(Object.entries(deploy.jobs).filter(([, j]) => j.environment === "production").map(([n]) => n)).toEqual(["deploy-prod"]);
   });
@@ -145,5 +160,61 @@ describe("scripts/ci/changed-stacks.sh", () => {
     expect(matrix(["Pulumi.prod.yaml"])).toEqual([{ stack: "prod", environment: "prod", region: "us-west-2" }]);
     expect(matrix(["services/serving/src/server.ts", "test/policies/gate.test.ts", "docs/x.md"])).toEqual([]);
     expect(matrix(["Pulumi.deleted-stack.yaml"])).toEqual([]);
+  });
+});
+
+describe("scripts/ci/check-cluster-reach.sh", () => {
+  const { mkdtempSync, writeFileSync, chmodSync } = require("node:fs") as typeof import("node:fs");
+  const os = require("node:os") as typeof import("node:os");
+  const http = require("node:http") as typeof import("node:http");
+
+  /** Stand-ins for the pulumi and aws CLIs on PATH: the stack's cluster name and the EKS endpoint. */
+  function fakeClis(clusterName: string | undefined, endpoint: string): string {
+    const bin = mkdtempSync(path.join(os.tmpdir(), "reach-"));
+    const script = (name: string, body: string) => {
+      writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`);
+      chmodSync(path.join(bin, name), 0o755);
+    };
+    script("pulumi", clusterName ? `echo ${clusterName}` : `echo "error: no output named clusterName" >&2; exit 255`);
+    script("aws", `echo ${endpoint}`);
+    return bin;
+  }
+  const check = (bin: string) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = require("node:child_process").spawn("bash", ["scripts/ci/check-cluster-reach.sh", "org/dev"], { cwd: ROOT, env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d));
+      child.stderr.on("data", (d: Buffer) => (stderr += d));
+      child.on("close", (status: number | null) => resolve({ status, stdout, stderr }));
+    });
+
+  test("an API server that answers (even 401) is reachable", async () => {
+    const server = http.createServer((_req, res) => res.writeHead(401).end());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const run = await check(fakeClis("mlops-dev", `http://127.0.0.1:${port}`));
+      expect(run.status).toBe(0);
+      expect(run.stdout).toContain("answered HTTP 401");
+    } finally {
+      server.close();
+    }
+  });
+
+  test("an unreachable one fails before Pulumi would hang, saying which runner settings fix it", async () => {
+    const server = http.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    await new Promise((resolve) => server.close(resolve));
+    const run = await check(fakeClis("mlops-dev", `http://127.0.0.1:${port}`));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/cannot reach the Kubernetes API of mlops-dev[\s\S]*DEPLOY_RUNNER_LABELS[\s\S]*privateAccessCidrs[\s\S]*publicAccessCidrs/);
+  });
+
+  test("a stack without a cluster yet (first deploy) has nothing to check", async () => {
+    const run = await check(fakeClis(undefined, "http://127.0.0.1:1"));
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain("first deploy");
   });
 });

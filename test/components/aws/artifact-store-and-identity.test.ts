@@ -89,7 +89,7 @@ describe.each(["dev", "prod"])("%s stack: artifact bucket", (stack) => {
   });
 
   test("the artifact URI is s3://<bucket>/<prefix>", () => {
-    expect(r.outputs.artifactBucketUri).toBe(`s3://${bucket.state.bucket}/mlflow`);
+    expect(r.outputs.artifactStoreUri).toBe(`s3://${bucket.state.bucket}/mlflow`);
   });
 });
 
@@ -113,7 +113,7 @@ describe.each(["dev", "prod"])("%s stack: MLflow workload identity", (stack) => 
   test("the workloads' MLflow service account (mlops/mlflow) carries that role", () => {
     const account = ofType(r, "kubernetes:core/v1:ServiceAccount").find((a) => a.inputs.metadata.name === "mlflow" && a.inputs.metadata.namespace === "mlops");
     expect(account?.inputs.metadata.annotations["eks.amazonaws.com/role-arn"]).toBe(mlflowRole(r).state.arn);
-    expect(r.outputs.mlflowRoleArn).toBe(mlflowRole(r).state.arn);
+    expect(r.outputs.mlflowIdentity).toBe(mlflowRole(r).state.arn);
   });
 
   test("its only permissions: the artifact prefix of that bucket, and that bucket's key through S3", () => {
@@ -146,7 +146,7 @@ describe.each(["dev", "prod"])("%s stack: MLflow workload identity", (stack) => 
 test("another prefix in config moves the URI and the role's access together", () => {
   const r = stacks.prefixed;
   const bucketArn = one(r, T.bucket).state.arn;
-  expect(r.outputs.artifactBucketUri).toBe(`s3://${one(r, T.bucket).state.bucket}/teams/fraud`);
+  expect(r.outputs.artifactStoreUri).toBe(`s3://${one(r, T.bucket).state.bucket}/teams/fraud`);
   const statements = documentOf(permissionsOf(r, mlflowRole(r))[0]).Statement;
   expect(statements.find((s) => actions(s).includes("s3:GetObject"))!.Resource).toBe(`${bucketArn}/teams/fraud/*`);
   expect(statements.find((s) => actions(s).includes("s3:ListBucket"))!.Condition).toEqual({ StringLike: { "s3:prefix": ["teams/fraud", "teams/fraud/*"] } });

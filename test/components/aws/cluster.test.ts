@@ -1,7 +1,6 @@
 import { accessEntrySuffix, buildKubeconfig, Cluster, type ClusterArgs } from "../../../components/aws/cluster";
 import { amiTypeFor, isGraviton, mixesArchitectures } from "../../../components/aws/instance-types";
 import type { DeclaredResource, PlanResult } from "../../../scripts/plan/harness";
-import { DEPLOYER_SESSION_ARN } from "../../../scripts/plan/mock-outputs";
 import { ofType, one, plan } from "../../helpers/plan";
 import { declare, documentOf, idOf, named, TEST_TAGS } from "./support";
 
@@ -21,7 +20,7 @@ const T = {
   storageClass: "kubernetes:storage.k8s.io/v1:StorageClass",
 };
 const ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
-const DEPLOYER_ROLE = "arn:aws:iam::123456789012:role/platform-deployer";
+const VIEWER_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy";
 
 const stacks: Record<string, PlanResult> = {};
 beforeAll(async () => {
@@ -29,7 +28,8 @@ beforeAll(async () => {
   stacks.prod = await plan({ stack: "prod" });
 });
 
-const clusterConfig = (r: PlanResult) => JSON.parse(r.config["mlops:cluster"]) as { kubernetesVersion: string; publicAccessCidrs: string[]; adminPrincipalArns?: string[] };
+const clusterConfig = (r: PlanResult) =>
+  JSON.parse(r.config["mlops:cluster"]) as { kubernetesVersion: string; publicAccessCidrs: string[]; adminPrincipalArns: string[]; viewerPrincipalArns?: string[] };
 const privateSubnetIds = (r: PlanResult) =>
   ofType(r, "aws:ec2/subnet:Subnet")
     .filter((s) => s.inputs.tags.tier === "private")
@@ -74,19 +74,31 @@ describe.each(["dev", "prod"])("%s stack: cluster", (stack) => {
     expect([...vpc.subnetIds].sort()).toEqual(privateSubnetIds(r));
   });
 
-  test("authentication mode API with no implicit creator admin; the deployer and the configured admins get access entries", () => {
+  test("authentication mode API with no implicit creator admin; only the configured admins and viewers get access entries", () => {
     expect(eks.inputs.accessConfig).toEqual({ authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false });
-    const expected = [...new Set([DEPLOYER_ROLE, ...(clusterConfig(r).adminPrincipalArns ?? [])])].sort();
+    const admins = [...clusterConfig(r).adminPrincipalArns].sort();
+    const viewers = [...(clusterConfig(r).viewerPrincipalArns ?? [])].sort();
+    expect(viewers.length).toBeGreaterThan(0);
     const entries = ofType(r, T.accessEntry);
-    expect(entries.map((e) => e.inputs.principalArn).sort()).toEqual(expected);
+    expect(entries.map((e) => e.inputs.principalArn).sort()).toEqual([...admins, ...viewers].sort());
     for (const e of entries) expect(e.inputs).toMatchObject({ clusterName: `mlops-${stack}`, type: "STANDARD" });
     const associations = ofType(r, T.accessPolicy);
-    expect(associations.map((a) => a.inputs.principalArn).sort()).toEqual(expected);
+    const withPolicy = (policy: string) => associations.filter((a) => a.inputs.policyArn === policy).map((a) => a.inputs.principalArn).sort();
+    expect(withPolicy(ADMIN_POLICY)).toEqual(admins);
+    expect(withPolicy(VIEWER_POLICY)).toEqual(viewers);
     for (const a of associations) {
-      expect(a.inputs).toMatchObject({ clusterName: `mlops-${stack}`, policyArn: ADMIN_POLICY, accessScope: { type: "cluster" } });
+      expect(a.inputs).toMatchObject({ clusterName: `mlops-${stack}`, accessScope: { type: "cluster" } });
       const entry = entries.find((e) => e.inputs.principalArn === a.inputs.principalArn)!;
       expect(a.dependencies).toContain(entry.urn);
     }
+  });
+
+  test("the node group and every managed add-on follow the cluster's Kubernetes version", () => {
+    expect(one(r, T.nodeGroup).inputs.version).toBe(clusterConfig(r).kubernetesVersion);
+    const addons = ofType(r, T.addon);
+    expect(addons.map((a) => a.inputs.addonName).sort()).toEqual(["aws-ebs-csi-driver", "coredns", "kube-proxy", "metrics-server", "vpc-cni"]);
+    // The mocked EKS answers the default build of each add-on for the version it is asked about.
+    for (const a of addons) expect(a.inputs.addonVersion).toBe(`v${clusterConfig(r).kubernetesVersion}.0-eksbuild.1`);
   });
 
   test("an IAM OIDC provider for IRSA on the cluster's own issuer", () => {
@@ -161,6 +173,9 @@ describe.each(["dev", "prod"])("%s stack: cluster", (stack) => {
         apiVersion: "client.authentication.k8s.io/v1beta1",
         command: "aws",
         args: ["eks", "get-token", "--cluster-name", `mlops-${stack}`, "--region", "us-west-2", "--output", "json"],
+        installHint: expect.stringContaining("AWS CLI"),
+        interactiveMode: "Never",
+        provideClusterInfo: false,
       },
     });
     expect(r.outputs.kubeconfig).toBe(provider.inputs.kubeconfig);
@@ -170,7 +185,7 @@ describe.each(["dev", "prod"])("%s stack: cluster", (stack) => {
   test("the provider waits for the nodes, the admin access entries and the network policy agent", () => {
     const deps = one(r, T.provider).dependencies;
     expect(deps).toContain(one(r, T.nodeGroup).urn);
-    for (const a of ofType(r, T.accessPolicy)) expect(deps).toContain(a.urn);
+    for (const a of ofType(r, T.accessPolicy).filter((x) => x.inputs.policyArn === ADMIN_POLICY)) expect(deps).toContain(a.urn);
     expect(deps).toContain(ofType(r, T.addon).find((a) => a.inputs.addonName === "vpc-cni")!.urn);
   });
 
@@ -203,9 +218,12 @@ describe("the Cluster component with arguments the stacks do not use", () => {
     kubernetesVersion: "1.34",
     vpcId: "vpc-1",
     privateSubnetIds: ["subnet-a", "subnet-b"],
+    endpointPublicAccess: true,
     publicAccessCidrs: ["192.0.2.0/24"],
+    privateAccessCidrs: [],
     nodeGroup: { capacityType: "ON_DEMAND", instanceTypes: ["m7g.large", "c7g.large"], min: 2, max: 4, desired: 2, diskSizeGb: 80 },
     adminPrincipalArns: ["arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:user/b", "arn:aws:iam::123456789012:role/a"],
+    viewerPrincipalArns: [],
     logRetentionDays: 30,
     logsKmsKeyArn: "arn:aws:kms:us-west-2:123456789012:key/logs",
     tags: TEST_TAGS,
@@ -227,6 +245,7 @@ describe("the Cluster component with arguments the stacks do not use", () => {
 
   test("one access entry per distinct principal, named after the principal; none when none is given", () => {
     expect(of("graviton", T.accessEntry).map((e) => e.name).sort()).toEqual(["graviton-admin-role-a", "graviton-admin-user-b"]);
+    expect(of("graviton", T.nodeGroup)[0].inputs.version).toBe("1.34");
     expect(of("noadmins", T.accessEntry)).toEqual([]);
     expect(of("noadmins", T.accessPolicy)).toEqual([]);
   });
@@ -258,8 +277,9 @@ describe("helpers", () => {
     expect(JSON.parse(text).users[0].user.exec.args).toEqual(["eks", "get-token", "--cluster-name", "c", "--region", "eu-west-1", "--output", "json"]);
   });
 
-  test("the mocked deployer is an assumed-role session, resolved to its role", () => {
-    expect(DEPLOYER_SESSION_ARN).toMatch(/:assumed-role\/platform-deployer\//);
-    expect(ofType(stacks.dev, T.accessEntry).map((e) => e.inputs.principalArn)).toEqual([DEPLOYER_ROLE]);
+  test("the kubeconfig's token comes from the stack's AWS profile when one is configured", () => {
+    const exec = JSON.parse(buildKubeconfig("c", "https://x.eks.amazonaws.com", "Q0E=", "eu-west-1", "mlops-prod")).users[0].user.exec;
+    expect(exec.env).toEqual([{ name: "AWS_PROFILE", value: "mlops-prod" }]);
+    expect(JSON.parse(buildKubeconfig("c", "https://x", "Q0E=", "eu-west-1")).users[0].user.exec.env).toBeUndefined();
   });
 });

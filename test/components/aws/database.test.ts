@@ -139,7 +139,7 @@ describe("the Database component with arguments the stacks do not use", () => {
 
   test("protected instances keep a final snapshot and are protected from `pulumi destroy` too", () => {
     const db = one(r, T.instance);
-    expect(db.inputs).toMatchObject({ deletionProtection: true, skipFinalSnapshot: false, finalSnapshotIdentifier: "pg17-final-snapshot" });
+    expect(db.inputs).toMatchObject({ deletionProtection: true, skipFinalSnapshot: false, finalSnapshotIdentifier: expect.stringMatching(/^pg17-postgres-final-[0-9a-f]{8}$/) });
     expect(db.protect).toBe(true);
   });
 

@@ -91,6 +91,8 @@ function fakeProgram(values: Partial<FakeFoundationValues>) {
         serviceAccountAnnotations: pulumi.output(v.annotations),
         podLabels: pulumi.output(v.podLabels),
       },
+      storage: { className: "fake-default", dependsOn: [] },
+      resourceMetrics: [],
     };
     return deployWorkloads(foundation, config, resolveProfile(config)).outputs as Record<string, unknown>;
   };
