@@ -18,6 +18,7 @@ export const ALERT_NAMES = [
   "ModelQualityLow",
   "PredictionEventsDropped",
   "DriftDetectorDown",
+  "ModelVersionMissing",
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
@@ -31,6 +32,7 @@ export const DEFAULT_FOR: Record<AlertName, string> = {
   ModelQualityLow: "30m",
   PredictionEventsDropped: "10m",
   DriftDetectorDown: "5m",
+  ModelVersionMissing: "10m",
 };
 
 export const SEVERITY: Record<AlertName, "critical" | "warning"> = {
@@ -42,6 +44,7 @@ export const SEVERITY: Record<AlertName, "critical" | "warning"> = {
   ModelQualityLow: "critical",
   PredictionEventsDropped: "warning",
   DriftDetectorDown: "warning",
+  ModelVersionMissing: "warning",
 };
 
 /** The label every platform alert carries; Alertmanager sends what has it to the monitor. */
@@ -120,6 +123,15 @@ export function buildAlertRules(params: AlertRuleParams): RuleGroup[] {
       "Serving of {{ $labels.model }} drops prediction events for {{ $labels.sink }}",
       "Drift and quality monitoring of {{ $labels.model }} miss events: the queue to {{ $labels.sink }} drops {{ $value | humanize }}/s.",
     ),
+    // A new stack's registry is empty: serving runs, not ready, until the configured alias has a version.
+    rule(
+      "ModelVersionMissing",
+      `max by (model, variant) (mlops_serving_model_loaded) == 0`,
+      "{{ $labels.model }} ({{ $labels.variant }}) has no version to serve",
+      "Serving of {{ $labels.model }} has no loadable version for its {{ $labels.variant }} URI: register a version and point the alias at it (README, first deploy), or read serving's log for a refused version.",
+      // The drift group has a rule of the same name: the static label keeps them distinct (promtool's lint).
+      { component: "serving" },
+    ),
   ];
   const drift: AlertRule[] = [
     rule(
@@ -135,6 +147,13 @@ export function buildAlertRules(params: AlertRuleParams): RuleGroup[] {
       `{{ $value | humanizePercentage }} of the features of {{ $labels.model }} drifted (threshold ${percent(p.driftShareCritical)}).`,
     ),
     rule("DriftDetectorDown", down("drift"), "Drift detector of {{ $labels.model }} is down", "Prometheus cannot scrape the drift target {{ $labels.instance }} of model {{ $labels.model }}."),
+    rule(
+      "ModelVersionMissing",
+      `label_replace(max by (model) (mlops_drift_reference_loaded) == 0, "variant", "reference", "", "")`,
+      "{{ $labels.model }} has no reference profile for drift detection",
+      "The drift detector of {{ $labels.model }} waits for its reference profile: log reference_profile.json with the model version its REFERENCE_URI names.",
+      { component: "drift" },
+    ),
   ];
   const quality: AlertRule[] = p.models.map((m) => {
     const sel = `model="${m.name}", window="${p.qualityWindow}"`;

@@ -7,6 +7,9 @@ import { createServiceMonitor, type ServiceMonitorArgs } from "./service-monitor
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
+/** pulumi-kubernetes: create or update the object and move on without waiting for it to become ready. */
+export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
+
 /** The shape every service of ours shares: API on 8080, metrics on 9090, /health/live and /health/ready. */
 export interface HttpWorkloadArgs {
   namespace: pulumi.Input<string>;
@@ -30,7 +33,16 @@ export interface HttpWorkloadArgs {
   startupFailureThreshold?: number;
   /** Seconds to finish in-flight work after SIGTERM (the services drain and flush their queues). */
   terminationGracePeriodSeconds?: number;
-  autoscaling?: { minReplicas: number; maxReplicas: number; cpuUtilization: number };
+  /**
+   * The HPA owns the replica count; it is created after `metricsReady` (what serves the resource
+   * metrics API), so it never starts with FailedGetResourceMetric.
+   */
+  autoscaling?: { minReplicas: number; maxReplicas: number; cpuUtilization: number; metricsReady: pulumi.Input<pulumi.Resource>[] };
+  /**
+   * Pulumi does not wait for the pods to become ready: for workloads whose readiness depends on
+   * something a person does after the deploy (registering a model version). An alert covers them instead.
+   */
+  readinessAfterDeploy?: boolean;
   podDisruptionBudget?: { minAvailable: number };
   serviceMonitor: Pick<ServiceMonitorArgs, "component" | "model"> & { dependsOn: pulumi.Input<pulumi.Resource>[] };
   dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -80,20 +92,22 @@ export function createHttpWorkload(parent: pulumi.Resource, args: HttpWorkloadAr
     ],
   });
 
+  const annotations = { ...(args.annotations ?? {}), ...(args.readinessAfterDeploy ? { [SKIP_AWAIT_ANNOTATION]: "true" } : {}) };
   const deployment = new k8s.apps.v1.Deployment(
     args.name,
     {
-      metadata: { name: args.name, namespace: args.namespace, labels, annotations: args.annotations },
+      metadata: { name: args.name, namespace: args.namespace, labels, annotations: Object.keys(annotations).length ? annotations : undefined },
       spec: {
-        replicas: args.autoscaling ? args.autoscaling.minReplicas : args.replicas,
+        // Under server-side apply a replica count in the manifest is a field Pulumi owns, and an update
+        // would set it back over the HPA's: with an HPA the manifest leaves it out (the API server starts at 1).
+        replicas: args.autoscaling ? undefined : args.replicas,
         revisionHistoryLimit: 5,
         selector: { matchLabels: selector },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
         template: { metadata: { labels }, spec: podSpec },
       },
     },
-    // The HPA owns the replica count once it exists: a later `pulumi up` must not reset it.
-    { ...opts, dependsOn: args.dependsOn, ignoreChanges: args.autoscaling ? ["spec.replicas"] : undefined },
+    { ...opts, dependsOn: args.dependsOn },
   );
 
   const service = new k8s.core.v1.Service(
@@ -131,7 +145,7 @@ export function createHttpWorkload(parent: pulumi.Resource, args: HttpWorkloadAr
             behavior: { scaleDown: { stabilizationWindowSeconds: 300 } },
           },
         },
-        opts,
+        { ...opts, dependsOn: args.autoscaling.metricsReady },
       )
     : undefined;
 

@@ -23,6 +23,12 @@ export interface OneShotJobArgs {
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
+/** How long Pulumi waits for a Job: its deadline plus five minutes to pull the image and schedule the pod. */
+export function jobTimeouts(deadlineSeconds: number): pulumi.CustomTimeouts {
+  const wait = `${Math.ceil(deadlineSeconds / 60) + 5}m`;
+  return { create: wait, update: wait };
+}
+
 export function fingerprint(value: unknown): string {
   return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 8);
 }
@@ -33,6 +39,7 @@ export function jobPodLabels(args: Pick<OneShotJobArgs, "app" | "name" | "compon
 
 export function createOneShotJob(parent: pulumi.Resource, args: OneShotJobArgs): k8s.batch.v1.Job {
   const labels = jobPodLabels(args);
+  const deadlineSeconds = args.activeDeadlineSeconds ?? 900;
   return new k8s.batch.v1.Job(
     args.name,
     {
@@ -40,7 +47,7 @@ export function createOneShotJob(parent: pulumi.Resource, args: OneShotJobArgs):
       spec: {
         backoffLimit: 4,
         // A Job has no probes: the deadline is what stops a hung run.
-        activeDeadlineSeconds: args.activeDeadlineSeconds ?? 900,
+        activeDeadlineSeconds: deadlineSeconds,
         template: {
           metadata: { labels },
           spec: buildPodSpec({ uid: args.container.uid, containers: [args.container], restartPolicy: "Never", serviceAccountName: args.serviceAccountName }),
@@ -48,7 +55,8 @@ export function createOneShotJob(parent: pulumi.Resource, args: OneShotJobArgs):
       },
     },
     // A Job's template is immutable: a changed run under the same name must delete the old Job first.
-    { parent, dependsOn: args.dependsOn, deleteBeforeReplace: true },
+    // Pulumi waits 10 minutes by default; it waits as long as the Job may run, plus time to schedule it.
+    { parent, dependsOn: args.dependsOn, deleteBeforeReplace: true, customTimeouts: jobTimeouts(deadlineSeconds) },
   );
 }
 

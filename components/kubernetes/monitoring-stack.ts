@@ -26,6 +26,8 @@ export interface MonitoringStackArgs {
   namespace: pulumi.Input<string>;
   namespaceName: string;
   prometheus: { replicas: number; retention: string; storage: string; resources: ResourceSpec };
+  /** Prometheus' volume claims name this StorageClass; the release waits for what it needs. */
+  storage: { className: string; dependsOn: pulumi.Resource[] };
   alertmanager: { replicas: number; webhookUrl: string; bearerToken: pulumi.Input<string> };
   grafana: { resources: ResourceSpec };
   alertRules: RuleGroup[];
@@ -83,7 +85,8 @@ export class MonitoringStack extends pulumi.ComponentResource {
         maxHistory: 5,
         values: kubePrometheusStackValues(args, grafanaAdmin.metadata.name),
       },
-      { ...parent, dependsOn: [grafanaAdmin, alertToken] },
+      // Prometheus' claims stay Pending, and the atomic release rolls back, without the StorageClass.
+      { ...parent, dependsOn: [grafanaAdmin, alertToken, ...args.storage.dependsOn] },
     );
 
     new k8s.apiextensions.CustomResource(
@@ -143,7 +146,9 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs, grafanaAdmi
         ruleSelectorNilUsesHelmValues: false,
         probeSelectorNilUsesHelmValues: false,
         storageSpec: {
-          volumeClaimTemplate: { spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: args.prometheus.storage } } } },
+          volumeClaimTemplate: {
+            spec: { storageClassName: args.storage.className, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: args.prometheus.storage } } },
+          },
         },
         ...ha(args.prometheus.replicas),
       },

@@ -55,6 +55,8 @@ export interface ModelServingArgs extends CommonArgs {
   podDisruptionBudget?: { minAvailable: number };
   /** Seconds between checks of the registry alias. */
   reloadIntervalSeconds: number;
+  /** What serves the resource metrics API: the HPA is created after it. */
+  metricsReady: pulumi.Input<pulumi.Resource>[];
   /** Share of requests whose events go to the sinks (0-1). */
   eventSampleRate: number;
   /** Base URLs receiving the prediction events: the model's drift detector and the monitor. */
@@ -101,7 +103,9 @@ export class ModelServing extends pulumi.ComponentResource {
       // Downloading and warming a model takes a while: 5 minutes before liveness counts.
       startupFailureThreshold: 60,
       terminationGracePeriodSeconds: 45,
-      autoscaling: { minReplicas: args.replicas.min, maxReplicas: args.replicas.max, cpuUtilization: args.cpuUtilization },
+      autoscaling: { minReplicas: args.replicas.min, maxReplicas: args.replicas.max, cpuUtilization: args.cpuUtilization, metricsReady: args.metricsReady },
+      // A new stack's registry is empty: serving waits, not ready, until the model's version is registered.
+      readinessAfterDeploy: true,
       podDisruptionBudget: args.podDisruptionBudget,
       serviceMonitor: { component: "serving", model: args.model, dependsOn: [args.monitoringCrds] },
       dependsOn: args.dependsOn,
@@ -156,6 +160,8 @@ export class DriftDetector extends pulumi.ComponentResource {
         ...(args.webhook ? [{ name: "WEBHOOK_URLS", value: args.webhook.url }, secretEnv("WEBHOOK_SECRET", args.webhook.secretName, "secret")] : []),
       ],
       startupFailureThreshold: 60,
+      // Its reference profile is logged with the model version: until that is registered, drift waits, not ready.
+      readinessAfterDeploy: true,
       serviceMonitor: { component: "drift", model: args.model, dependsOn: [args.monitoringCrds] },
       dependsOn: args.dependsOn,
     });

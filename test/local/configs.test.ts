@@ -27,7 +27,7 @@ describe("generated configuration", () => {
     const rules = path.join(dir, "alert-rules.yml");
     writeFileSync(rules, localAlertRules());
     const check = tool("promtool", ["check", "rules", rules]);
-    expect(check.output).toMatch(/SUCCESS: 8 rules found/);
+    expect(check.output).toMatch(/SUCCESS: 10 rules found/);
     expect(check.status).toBe(0);
 
     const local = parse(localAlertRules()).groups as { rules: { alert: string; expr: string; for: string }[] }[];

@@ -43,7 +43,8 @@ describe("prod: two models, highly available", () => {
         metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
       });
       expect(named(plan.objects, "PodDisruptionBudget", `serving-${model}`).spec).toEqual({ minAvailable: 2, selector: { matchLabels: { "app.kubernetes.io/name": "serving", "app.kubernetes.io/instance": `serving-${model}` } } });
-      expect(named(plan.objects, "Deployment", `serving-${model}`).spec.replicas).toBe(3);
+      // The HPA owns the replica count: under server-side apply a count in the manifest would be set back on every update.
+      expect(named(plan.objects, "Deployment", `serving-${model}`).spec).not.toHaveProperty("replicas");
     }
     for (const d of byKind(plan.objects, "Deployment")) expect(d.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
   });
@@ -98,13 +99,29 @@ describe("prod: two models, highly available", () => {
     });
   });
 
-  test("images are pulled by digest in prod, by tag in dev", async () => {
+  test("images are pulled by digest in prod (CI pins them; a preview shows the placeholder as zeros), by tag in dev", async () => {
     const registry = "123456789012.dkr.ecr.us-west-2.amazonaws.com/mlops";
     const image = (p: Plan, name: string) => named(p.objects, "Deployment", name).spec.template.spec.containers[0].image;
-    expect(image(plan, "serving-fraud-detector")).toBe(`${registry}/serving:0.1.0@sha256:4f1c9f2f0e5b1f3a6d7c8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d`);
-    expect(image(plan, "mlflow")).toBe(`${registry}/mlflow:0.1.0@sha256:7c4f2a5b3d8e4a6c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e`);
+    expect(image(plan, "serving-fraud-detector")).toBe(`${registry}/serving:0.1.0@sha256:${"0".repeat(64)}`);
+    const pinned = `sha256:${"4f1c".repeat(16)}`;
+    const images = { registry, tag: "0.1.0", serving: { digest: pinned }, drift: { digest: pinned }, monitor: { digest: pinned }, mlflow: { digest: `sha256:${"7c4f".repeat(16)}` } };
+    const pinnedPlan = await planStack("prod", { "mlops:images": JSON.stringify(images) });
+    expect(image(pinnedPlan, "serving-fraud-detector")).toBe(`${registry}/serving:0.1.0@${pinned}`);
+    expect(image(pinnedPlan, "mlflow")).toBe(`${registry}/mlflow:0.1.0@sha256:${"7c4f".repeat(16)}`);
     const dev = await planStack("dev");
     expect(image(dev, "serving-fraud-detector")).toBe(`${registry}/serving:0.1.0`);
+  });
+
+  test("serving and drift do not hold `pulumi up` while their model waits for a registration; the HPAs come after metrics-server", () => {
+    for (const name of ["serving-fraud-detector", "drift-fraud-detector"]) {
+      expect(named(plan.objects, "Deployment", name).metadata.annotations).toMatchObject({ "pulumi.com/skipAwait": "true" });
+    }
+    expect(named(plan.objects, "Deployment", "mlflow").metadata.annotations?.["pulumi.com/skipAwait"]).toBeUndefined();
+    expect(named(plan.objects, "Deployment", "monitor").metadata.annotations?.["pulumi.com/skipAwait"]).toBeUndefined();
+    const metricsServer = plan.resources.find((r) => r.type === "aws:eks/addon:Addon" && r.inputs.addonName === "metrics-server")!;
+    for (const hpa of plan.resources.filter((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")) {
+      expect(hpa.dependencies).toContain(metricsServer.urn);
+    }
   });
 
   test("Prometheus keeps 30 days on 2 replicas, Alertmanager has 2 replicas and routes to the monitor", () => {
