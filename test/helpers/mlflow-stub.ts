@@ -24,7 +24,7 @@
  * Usage:
  *
  *   const stub = new MlflowStub({ basicAuth: { username: "u", password: "p" } });
- *   await stub.start();                                   // stub.url = http://127.0.0.1:<port>
+ *   await stub.start();                                   // stub.url = http://127.0.0.1:<port> (or start(port))
  *   const v = stub.registerVersion("fraud", { dir: modelDir, tags: { sha256 }, aliases: ["champion"] });
  *   stub.setAlias("fraud", "challenger", v);
  *   stub.failNext("/api/2.0/mlflow/registered-models/alias", 503);   // one injected failure
@@ -103,9 +103,13 @@ export class MlflowStub {
 
   constructor(private readonly opts: StubOptions = {}) {}
 
-  async start(): Promise<string> {
+  /** `port` 0 picks a free one; a fixed port lets a test start a client first, against a server not up yet. */
+  async start(port = 0): Promise<string> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(port, "127.0.0.1", resolve);
+    });
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this.url;
   }

@@ -7,3 +7,4 @@ export * from "./mlflow";
 export * from "./events";
 export * from "./webhook";
 export * from "./event-check";
+export * from "./prerequisite";

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Registry, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "./logger";
 import { sendJson } from "./http";
+import type { WaitingFor } from "./prerequisite";
 
 export interface ServiceOptions {
   name: string;
@@ -15,6 +16,8 @@ export interface ServiceOptions {
   logger: Logger;
   /** Readiness: false until models/profiles/migrations are in place. */
   isReady: () => boolean;
+  /** What the service still waits for (a model version, a reference profile): shown by `/health/ready`, so a person sees why it is not ready. */
+  waitingFor?: () => WaitingFor[];
   /** Runs after the API stopped taking requests and in-flight ones completed: flush queues here. */
   onShutdown?: () => Promise<void>;
   /** Longest wait for in-flight requests before connections are cut. */
@@ -39,7 +42,9 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     if (req.url === "/health/live") return sendJson(res, 200, { status: "alive" });
     if (req.url === "/health/ready") {
       const ready = !draining && opts.isReady();
-      return sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : draining ? "draining" : "not ready" });
+      const waitingFor = draining ? [] : (opts.waitingFor?.() ?? []);
+      const status = ready ? "ready" : draining ? "draining" : "not ready";
+      return sendJson(res, ready ? 200 : 503, waitingFor.length > 0 ? { status, waitingFor } : { status });
     }
     if (draining) res.setHeader("connection", "close");
     // A request that was in flight when the drain began leaves a keep-alive connection behind, which

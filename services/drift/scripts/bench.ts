@@ -144,6 +144,7 @@ async function benchHttpIngestion(seconds: number, concurrency: number) {
   writeFileSync(file, JSON.stringify(ingestionProfile()));
   const env = parseEnv(envSchema, { PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", MODEL_NAME: model, REFERENCE_URI: file, EVALUATION_INTERVAL_S: "3600" });
   const app = await startDriftService(env, createLogger("bench", "silent"));
+  await app.referenceLoaded;
   const url = `http://127.0.0.1:${app.service.apiPort}/v1/events`;
   const batches = eventBatches(model);
   let events = 0;

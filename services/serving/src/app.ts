@@ -1,5 +1,5 @@
 import path from "node:path";
-import { MlflowClient, createRegistry, mlflowAuthFromEnv, startService, type Logger, type RunningService } from "@mlops/common";
+import { MlflowClient, createRegistry, mlflowAuthFromEnv, startService, type Logger, type RunningService, type WaitingFor } from "@mlops/common";
 import type { Registry } from "prom-client";
 import { ApiKeys } from "./auth";
 import { modelNameOf, type ServingConfig } from "./config";
@@ -21,14 +21,23 @@ export interface ServingApp {
   metrics: ServingMetrics;
   /** ONNX Runtime intra-op threads per session. */
   threads: number;
+  /** Settles when each slot's first attempt to load a version has ended, loaded or not (never rejects). */
+  firstAttempt: Promise<void>;
+  /** Ready = the champion serves a version (and not draining); a challenger still waiting does not count. */
   isReady(): boolean;
+  /** The variants that have no version yet, and why. */
+  waitingFor(): WaitingFor[];
   /** From now on every response closes its connection, so keep-alive clients let go during shutdown. */
   drain(): void;
   /** After the API stopped: stop polling, send the queued events, release the models. */
   close(): Promise<void>;
 }
 
-/** Loads the models (a failure is fatal: the error says which URI and why) and builds the handler. */
+/**
+ * Builds the handler and starts loading the models in the background. A model that cannot be loaded yet
+ * (an alias nobody set on a new stack, an unreachable registry, a broken first version) is not fatal: the
+ * app stays not ready and the slot polls every RELOAD_INTERVAL_S until a version loads.
+ */
 export async function createServingApp(config: ServingConfig, logger: Logger, registry: Registry, env: NodeJS.ProcessEnv = process.env): Promise<ServingApp> {
   const modelName = modelNameOf(config);
   const metrics = new ServingMetrics(registry);
@@ -36,9 +45,8 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
   const threads = config.ORT_THREADS ?? containerCpus();
   logger.info({ threads, spinning: config.ORT_SPINNING }, "ONNX Runtime intra-op threads");
 
-  const slots: Partial<Record<SlotVariant, ModelSlot>> = {};
   const slot = (variant: SlotVariant, uri: string) =>
-    (slots[variant] = new ModelSlot({
+    new ModelSlot({
       name: modelName,
       variant,
       source: new ModelSource(uri, mlflow, path.resolve(config.MODEL_CACHE_DIR, variant)),
@@ -50,21 +58,19 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
           const shown = variant === "challenger" && config.SHADOW ? "shadow" : variant;
           if (previous) metrics.modelInfo.remove(modelName, previous.version, shown, uri);
           metrics.modelInfo.labels(modelName, next.version, shown, uri).set(1);
+          metrics.modelLoaded.labels(modelName, variant).set(1);
         },
         refused: () => metrics.loadFailures.labels(modelName, variant).inc(),
         registryError: () => metrics.registryErrors.labels(modelName, variant).inc(),
       },
-    }));
+    });
   const champion = slot("champion", config.MODEL_URI);
   const challenger = config.CHALLENGER_URI ? slot("challenger", config.CHALLENGER_URI) : undefined;
-  metrics.loadFailures.labels(modelName, "champion").inc(0);
-  if (challenger) metrics.loadFailures.labels(modelName, "challenger").inc(0);
-  await champion.load();
-  try {
-    await challenger?.load();
-  } catch (err) {
-    await champion.stop();
-    throw err;
+  const slots = challenger ? [champion, challenger] : [champion];
+  for (const s of slots) {
+    metrics.loadFailures.labels(modelName, s.variant).inc(0);
+    // 0 until a version serves, so an alert can name the model that has none.
+    metrics.modelLoaded.labels(modelName, s.variant).set(0);
   }
 
   const keys = config.API_KEYS_FILE ? new ApiKeys(config.API_KEYS_FILE, config.RATE_LIMIT_PER_MINUTE, logger) : undefined;
@@ -82,7 +88,10 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
   });
 
   let draining = false;
-  const isReady = () => !draining && Boolean(champion.current) && (!challenger || Boolean(challenger.current));
+  // A challenger without a version takes no traffic (server.ts sends its share to the champion), so it
+  // must not hold readiness: dev stacks configure a challenger alias that may never be set.
+  const isReady = () => !draining && Boolean(champion.current);
+  const waitingFor = () => slots.map((s) => s.waiting).filter((w): w is WaitingFor => w !== undefined);
   const handler = createHandler({
     modelName,
     champion,
@@ -100,8 +109,8 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
     draining: () => draining,
   });
 
-  champion.startPolling(config.RELOAD_INTERVAL_S);
-  challenger?.startPolling(config.RELOAD_INTERVAL_S);
+  for (const s of slots) s.startPolling(config.RELOAD_INTERVAL_S);
+  const firstAttempt = Promise.all(slots.map((s) => s.poll())).then(() => undefined);
   // A rotated key Secret is picked up at the same pace as a new model version.
   const keyTimer = keys && config.RELOAD_INTERVAL_S > 0 ? setInterval(() => keys.reloadIfChanged(), config.RELOAD_INTERVAL_S * 1000).unref() : undefined;
 
@@ -113,7 +122,9 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
     events,
     metrics,
     threads,
+    firstAttempt,
     isReady,
+    waitingFor,
     drain: () => {
       draining = true;
     },
@@ -121,7 +132,7 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
       draining = true;
       if (keyTimer) clearInterval(keyTimer);
       await events.close();
-      await Promise.all([champion.stop(), challenger?.stop()]);
+      await Promise.all(slots.map((s) => s.stop()));
     },
   };
 }
@@ -134,7 +145,10 @@ export interface RunningServing {
   stop(): Promise<void>;
 }
 
-/** The whole service: models loaded, then the API on PORT and metrics on METRICS_PORT. */
+/**
+ * The whole service: the API on PORT and metrics on METRICS_PORT, listening at once, while the models
+ * load in the background (`app.firstAttempt`); `/health/ready` says 503 until the champion serves.
+ */
 export async function runServing(config: ServingConfig, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningServing> {
   const registry = createRegistry();
   const app = await createServingApp(config, logger, registry, env);
@@ -147,6 +161,7 @@ export async function runServing(config: ServingConfig, logger: Logger, env: Nod
     registry,
     logger,
     isReady: app.isReady,
+    waitingFor: app.waitingFor,
     onShutdown: app.close,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_S * 1000,
   });

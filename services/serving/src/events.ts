@@ -1,4 +1,4 @@
-import { EVENTS_PATH, predictionId, type Logger, type PredictionEvent, type Variant } from "@mlops/common";
+import { EVENTS_PATH, RepeatFilter, predictionId, type Logger, type PredictionEvent, type Variant } from "@mlops/common";
 import type { OutputArray, Prediction } from "./model/batcher";
 import type { LoadedModel } from "./model/loaded-model";
 import type { ServingMetrics } from "./metrics";
@@ -87,7 +87,8 @@ export class EventPublisher {
  * to `batchSize` as `{"events": [...]}` to `<url>/v1/events`, one batch at a time, every `flushMs` or as
  * soon as a batch is full. A batch is retried (exponential backoff) until the sink answers 2xx; after
  * `retries` retries it is dropped and counted. A full queue drops new events and counts them: inference
- * never waits for a sink.
+ * never waits for a sink. A sink that keeps refusing (a drift detector still waiting for its reference
+ * answers 503) is logged once per distinct reason and once when it accepts again, not at every batch.
  */
 export class EventSink {
   private readonly queue: Chunk[] = [];
@@ -96,6 +97,8 @@ export class EventSink {
   private readonly timer: NodeJS.Timeout;
   private closing = false;
   private readonly endpoint: string;
+  private readonly retryLog = new RepeatFilter();
+  private readonly dropLog = new RepeatFilter();
 
   constructor(
     readonly url: string,
@@ -156,7 +159,9 @@ export class EventSink {
       if (result === true) this.opts.metrics.eventsSent.labels(this.url).inc(events.length);
       else {
         this.drop(events.length, "delivery_failed");
-        this.opts.logger.error({ sink: this.url, events: events.length, reason: result }, "event sink did not accept a batch after retries; events dropped");
+        if (this.dropLog.isNew(result)) {
+          this.opts.logger.error({ sink: this.url, events: events.length, reason: result }, "event sink did not accept a batch after retries; events dropped (further drops for the same reason are only counted)");
+        }
       }
     }
   }
@@ -200,14 +205,25 @@ export class EventSink {
       try {
         const res = await fetch(this.endpoint, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(10_000) });
         const text = await res.text();
-        if (res.ok) return true;
+        if (res.ok) {
+          this.recovered();
+          return true;
+        }
         reason = `HTTP ${res.status}: ${text.slice(0, 200)}`;
       } catch (err) {
         reason = (err as Error).message;
       }
-      if (attempt < this.opts.retries) this.opts.logger.warn({ sink: this.url, attempt: attempt + 1, reason }, "event batch not accepted; retrying");
+      const newReason = this.retryLog.isNew(reason);
+      if (attempt < this.opts.retries && newReason) this.opts.logger.warn({ sink: this.url, attempt: attempt + 1, reason }, "event batch not accepted; retrying (the same reason is not logged again until the sink accepts a batch)");
     }
     return reason;
+  }
+
+  /** The sink accepts batches again: one line closes the failures logged once. */
+  private recovered(): void {
+    const failedAttempts = this.retryLog.reset();
+    const droppedBatches = this.dropLog.reset();
+    if (failedAttempts > 0 || droppedBatches > 0) this.opts.logger.info({ sink: this.url, failedAttempts, droppedBatches }, "event sink accepts batches again");
   }
 }
 

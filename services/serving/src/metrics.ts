@@ -21,6 +21,7 @@ export class ServingMetrics {
   readonly latency: Histogram;
   readonly rows: Counter;
   readonly modelInfo: Gauge;
+  readonly modelLoaded: Gauge;
   readonly loadFailures: Counter;
   readonly registryErrors: Counter;
   readonly queueDepth: Gauge;
@@ -58,6 +59,12 @@ export class ServingMetrics {
       },
     });
     this.modelInfo = new Gauge({ name: "mlops_model_info", help: "The model version each variant serves (always 1).", labelNames: ["model", "version", "variant", "uri"], registers: [registry] });
+    this.modelLoaded = new Gauge({
+      name: "mlops_serving_model_loaded",
+      help: "1 when the variant (champion, challenger) has a model version serving, 0 while it waits for one (nothing registered yet, registry unreachable, first version refused).",
+      labelNames: ["model", "variant"],
+      registers: [registry],
+    });
     this.loadFailures = new Counter({ name: "mlops_model_load_failures_total", help: "Model versions refused: download, sha256, load or warm-up failed.", labelNames: ["model", "variant"], registers: [registry] });
     this.registryErrors = new Counter({ name: "mlops_model_registry_errors_total", help: "Polls of the model registry that failed (the current version kept serving).", labelNames: ["model", "variant"], registers: [registry] });
     this.queueDepth = new Gauge({ name: "mlops_prediction_events_queue_depth", help: "Prediction events waiting to be sent, per sink.", labelNames: ["sink"], registers: [registry] });

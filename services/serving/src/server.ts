@@ -129,6 +129,8 @@ export function createHandler(ctx: ServerContext): RequestListener {
     };
     try {
       authenticate(req);
+      // Not ready is answered before the body is read: whatever it holds, there is no model to run it.
+      if (!ctx.champion.current) throw ctx.champion.notReadyError();
     } catch (err) {
       req.resume();
       return fail(err);
@@ -312,7 +314,7 @@ export function createHandler(ctx: ServerContext): RequestListener {
 
 function current(slot: ModelSlot): LoadedModel {
   const model = slot.current;
-  if (!model) throw new HttpError(503, "MODEL_NOT_READY", "no model version is loaded yet");
+  if (!model) throw slot.notReadyError();
   return model;
 }
 

@@ -38,6 +38,7 @@ describe("reference profile from the MLflow registry", () => {
       REFERENCE_URI: `models:/${MODEL}@champion`,
       MLFLOW_TRACKING_URI: stub.url,
       REFERENCE_REFRESH_S: "1",
+      REFERENCE_RETRY_INTERVAL_S: "1",
     });
     app = await startDriftService(env, createLogger("drift-test", "silent"), { MLFLOW_TRACKING_USERNAME: "drift", MLFLOW_TRACKING_PASSWORD: "pw" });
   });
@@ -50,7 +51,7 @@ describe("reference profile from the MLflow registry", () => {
   it("is not ready while the alias does not resolve, then loads that version's profile (and only it)", async () => {
     const base = `http://127.0.0.1:${app.service.apiPort}`;
     expect((await fetch(`${base}/health/ready`)).status).toBe(503);
-    expect((await getJson(base, "/v1/drift")).json.code).toBe("NOT_READY");
+    expect((await getJson(base, "/v1/drift")).json.code).toBe("REFERENCE_NOT_READY");
     await waitFor(() => stub.requests.some((r) => r.path === "/api/2.0/mlflow/registered-models/alias"), "a first attempt");
     stub.setAlias(MODEL, "champion", stub.registerVersion(MODEL, { dir: versionDir(1, "2025-01-01T00:00:00.000Z") }));
     await app.referenceLoaded;

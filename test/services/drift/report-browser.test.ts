@@ -34,6 +34,7 @@ describe("drift report page in headless Chromium", () => {
       WINDOW_MAX_ROWS: "3000",
     });
     app = await startDriftService(env, createLogger("drift-test", "silent"));
+    await app.referenceLoaded;
     base = `http://127.0.0.1:${app.service.apiPort}`;
     // Half like the reference, half shifted: some features drift, the page has both verdicts.
     await post(base, "/v1/events", { events: events(1500, { seed: 31 }) });

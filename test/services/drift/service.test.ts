@@ -37,6 +37,7 @@ describe("drift service", () => {
       WEBHOOK_BACKOFF_MS: "10",
     });
     app = await startDriftService(env, createLogger("drift-test", "silent"));
+    await app.referenceLoaded;
     base = `http://127.0.0.1:${app.service.apiPort}`;
     metricsUrl = `http://127.0.0.1:${app.service.metricsPort}/metrics`;
   });

@@ -162,13 +162,30 @@ describe("first load", () => {
     }
   });
 
-  test("start-up fails with a message naming the problem: bad checksum, unknown alias, wrong credentials", async () => {
+  test("a model that cannot load at start-up does not fail the start: not ready, the reason named (bad checksum, unknown alias, wrong credentials, no file)", async () => {
     const m = await writeModel();
     stub.registerVersion("tampered", { dir: m.dir, tags: { sha256: "f".repeat(64) }, aliases: ["champion"] });
-    await expect(load({ MODEL_URI: "models:/tampered@champion", ...mlflowEnv(stub) })).rejects.toThrow(/tampered version 1 \(models:\/tampered@champion\): model.onnx has sha256 [0-9a-f]{64} but the registry's sha256 tag says f{64}; refused/);
-    await expect(load({ MODEL_URI: "models:/tampered@prod", ...mlflowEnv(stub) })).rejects.toThrow("failed with 404 RESOURCE_DOES_NOT_EXIST: Registered model alias prod not found.");
-    await expect(load({ MODEL_URI: "models:/tampered@champion", ...mlflowEnv(stub), MLFLOW_TRACKING_PASSWORD: "wrong" })).rejects.toThrow("failed with 401 UNAUTHENTICATED");
-    await expect(load({ MODEL_URI: `file://${tempDir()}` })).rejects.toThrow("has no model.onnx: nothing to serve");
+    const cases: [Record<string, string>, string | RegExp][] = [
+      [{ MODEL_URI: "models:/tampered@champion", ...mlflowEnv(stub) }, /tampered version 1 \(models:\/tampered@champion\): model.onnx has sha256 [0-9a-f]{64} but the registry's sha256 tag says f{64}; refused/],
+      [{ MODEL_URI: "models:/tampered@prod", ...mlflowEnv(stub) }, "failed with 404 RESOURCE_DOES_NOT_EXIST: Registered model alias prod not found."],
+      [{ MODEL_URI: "models:/tampered@champion", ...mlflowEnv(stub), MLFLOW_TRACKING_PASSWORD: "wrong" }, "failed with 401 UNAUTHENTICATED"],
+      [{ MODEL_URI: `file://${tempDir()}` }, "has no model.onnx: nothing to serve"],
+    ];
+    for (const [env, reason] of cases) {
+      const app = await load(env);
+      try {
+        await app.firstAttempt;
+        expect(app.isReady()).toBe(false);
+        expect(app.champion.current).toBeUndefined();
+        const [waiting] = app.waitingFor();
+        expect(waiting).toMatchObject({ what: "champion model version", uri: env.MODEL_URI, attempts: 1 });
+        expect(waiting.reason).toMatch(reason);
+        expect(app.champion.notReadyError()).toMatchObject({ status: 503, code: "MODEL_NOT_READY" });
+        expect(app.champion.notReadyError().message).toContain(env.MODEL_URI);
+      } finally {
+        await app.close();
+      }
+    }
   });
 
   test("a file:// model directory is polled too: a replaced model.onnx is a new version", async () => {

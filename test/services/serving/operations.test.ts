@@ -202,6 +202,8 @@ describe("the service process", () => {
     });
     try {
       await waitFor(() => logs.some((l) => l.msg === "serving listening"), "the server to listen", 30_000);
+      // it listens first and loads the model right after
+      await waitFor(() => logs.some((l) => l.msg === "model version serving"), "the model to load", 30_000);
       const port = logs.find((l) => l.msg === "serving listening").apiPort;
       expect((await post(`http://127.0.0.1:${port}/v2/models/fraud/infer`, tensor([row(1)]))).status).toBe(200);
 

@@ -39,10 +39,14 @@ export interface Running extends RunningServing {
   metricsUrl: string;
 }
 
-/** The real service (models loaded, API + metrics servers) on ephemeral ports. */
-export async function startServing(env: Record<string, string>): Promise<Running> {
+/**
+ * The real service (API + metrics servers) on ephemeral ports, returned once the first attempt to load
+ * each model has ended, so a model that can be loaded is serving. `logger` records the logs when given.
+ */
+export async function startServing(env: Record<string, string>, logger = createLogger("serving-test", "silent")): Promise<Running> {
   const full = { PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", RELOAD_INTERVAL_S: "0", MODEL_CACHE_DIR: tempDir("model-cache-"), ...env };
-  const running = await runServing(loadServingConfig(full), createLogger("serving-test", "silent"), full);
+  const running = await runServing(loadServingConfig(full), logger, full);
+  await running.app.firstAttempt;
   return { ...running, url: `http://127.0.0.1:${running.service.apiPort}`, metricsUrl: `http://127.0.0.1:${running.service.metricsPort}/metrics` };
 }
 

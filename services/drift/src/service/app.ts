@@ -8,11 +8,16 @@
  *   POST /v1/drift/detect   ad hoc: current data in the body against the reference (JSON)
  *   GET  /v1/drift/report   the latest report as an HTML page (?refresh=1 evaluates first)
  *   GET  /v1/reference      the reference profile in use (summary)
+ *
+ * The service listens at once; until the reference profile loads it is live but not ready, and every
+ * route above answers 503 REFERENCE_NOT_READY (a new stack's registry has no version behind the alias
+ * yet). The load is retried every REFERENCE_RETRY_INTERVAL_S, whatever the REFERENCE_URI.
  */
 import {
   EVENTS_PATH,
   HttpError,
   MlflowClient,
+  Prerequisite,
   Router,
   createRegistry,
   mlflowAuthFromEnv,
@@ -21,6 +26,7 @@ import {
   readJson,
   startService,
   type Logger,
+  type RouteHandler,
   type RunningService,
   type Variant,
 } from "@mlops/common";
@@ -34,12 +40,10 @@ import { WebhookNotifier } from "./webhooks";
 export interface DriftApp {
   service: RunningService;
   detector: DriftDetector;
-  /** Resolves once the first reference is loaded. */
+  /** Resolves once the first reference is loaded (never rejects: failed loads are retried). */
   referenceLoaded: Promise<void>;
   close(): Promise<void>;
 }
-
-const RETRY_MAX_MS = 30_000;
 
 export async function startDriftService(e: DriftEnv, logger: Logger, processEnv: NodeJS.ProcessEnv = process.env): Promise<DriftApp> {
   const registry = createRegistry();
@@ -68,17 +72,31 @@ export async function startDriftService(e: DriftEnv, logger: Logger, processEnv:
   const mlflow = e.MLFLOW_TRACKING_URI ? new MlflowClient(e.MLFLOW_TRACKING_URI, mlflowAuthFromEnv(processEnv)) : undefined;
   const fromRegistry = isRegistryUri(e.REFERENCE_URI);
   let loadedVersion: string | undefined;
+  const reference = new Prerequisite(logger, "reference profile", e.REFERENCE_URI, { model });
+  reference.retryIntervalS = e.REFERENCE_RETRY_INTERVAL_S;
 
   const load = async () => {
     const loaded = await loadReference(e.REFERENCE_URI, { mlflow, artifactPath: e.REFERENCE_ARTIFACT_PATH });
     detector.setReference(loaded.profile, loaded.resolvedUri);
     loadedVersion = loaded.version;
   };
-  // A file that cannot be read is a configuration error: fail the start. The registry may just be down: retry.
-  if (!fromRegistry) await load();
+
+  /**
+   * Without a reference there is nothing to check events against or compare with. The body's text stays
+   * the same from one retry to the next, so serving's event sender logs it once, not per batch.
+   */
+  const needsReference =
+    (handler: RouteHandler): RouteHandler =>
+    (req, res, ctx) => {
+      if (!detector.ready) {
+        req.resume();
+        throw new HttpError(503, "REFERENCE_NOT_READY", `the drift detector of ${model} is not ready: ${reference.describe()}`);
+      }
+      return handler(req, res, ctx);
+    };
 
   const router = new Router()
-    .add("POST", EVENTS_PATH, async (req) => {
+    .add("POST", EVENTS_PATH, needsReference(async (req) => {
       let body: Buffer;
       try {
         body = await readBody(req, e.MAX_BODY_BYTES);
@@ -87,21 +105,18 @@ export async function startDriftService(e: DriftEnv, logger: Logger, processEnv:
         throw err;
       }
       return detector.ingest(body);
-    })
-    .add("GET", "/v1/drift", () => detector.latestReport())
-    .add("POST", "/v1/drift/evaluate", () => detector.evaluateWindow())
-    .add("POST", "/v1/drift/detect", async (req) => detector.detect(await readJson(req, e.MAX_BODY_BYTES)))
-    .add("GET", "/v1/drift/report", (_req, res, { url }) => {
+    }))
+    .add("GET", "/v1/drift", needsReference(() => detector.latestReport()))
+    .add("POST", "/v1/drift/evaluate", needsReference(() => detector.evaluateWindow()))
+    .add("POST", "/v1/drift/detect", needsReference(async (req) => detector.detect(await readJson(req, e.MAX_BODY_BYTES))))
+    .add("GET", "/v1/drift/report", needsReference((_req, res, { url }) => {
       const refresh = ["1", "true", "yes"].includes(url.searchParams.get("refresh") ?? "");
       const html = renderHtml(refresh ? detector.evaluateWindow() : detector.latestReport());
       res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(html), "cache-control": "no-store" });
       res.end(html);
       return undefined;
-    })
-    .add("GET", "/v1/reference", () => {
-      if (!detector.ready) throw new HttpError(503, "NOT_READY", "the reference profile is not loaded yet");
-      return { model, uri: detector.referenceUri };
-    });
+    }))
+    .add("GET", "/v1/reference", needsReference(() => ({ model, uri: detector.referenceUri })));
 
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
@@ -114,19 +129,23 @@ export async function startDriftService(e: DriftEnv, logger: Logger, processEnv:
     timers.add(t);
   };
 
-  const referenceLoaded = fromRegistry
-    ? new Promise<void>((resolve) => {
-        let delay = 1000;
-        const attempt = () => {
-          load().then(resolve, (err) => {
-            logger.error({ err: (err as Error).message, retryInMs: delay }, "cannot load the reference profile from the registry");
-            later(delay, attempt);
-            delay = Math.min(delay * 2, RETRY_MAX_MS);
-          });
-        };
-        attempt();
-      })
-    : Promise.resolve();
+  // Registry or file alike: the version may not be registered yet, the registry may be down, the file
+  // may be mounted a little later. Not ready meanwhile, and mlops_drift_reference_loaded says so.
+  const referenceLoaded = new Promise<void>((resolve) => {
+    const attempt = () => {
+      load().then(
+        () => {
+          reference.succeeded();
+          resolve();
+        },
+        (err) => {
+          reference.failed(err);
+          later(e.REFERENCE_RETRY_INTERVAL_S * 1000, attempt);
+        },
+      );
+    };
+    attempt();
+  });
 
   // A moved alias (a new champion) brings its own reference profile.
   if (fromRegistry && e.REFERENCE_REFRESH_S > 0 && mlflow) {
@@ -156,6 +175,7 @@ export async function startDriftService(e: DriftEnv, logger: Logger, processEnv:
     registry,
     logger,
     isReady: () => detector.ready,
+    waitingFor: () => (reference.waiting ? [reference.waiting] : []),
     onShutdown: async () => {
       stopped = true;
       for (const t of timers) clearTimeout(t);

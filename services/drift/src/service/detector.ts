@@ -73,7 +73,7 @@ export class DriftDetector {
   }
 
   private require(): Active {
-    if (!this.active) throw new HttpError(503, "NOT_READY", "the reference profile is not loaded yet");
+    if (!this.active) throw new HttpError(503, "REFERENCE_NOT_READY", "the reference profile is not loaded yet");
     return this.active;
   }
 

@@ -22,6 +22,8 @@ export const envSchema = z
       .refine((v) => !v.startsWith("models:/") || /^models:\/[^/@]+(@[A-Za-z0-9_-]+|\/\d+)$/.test(v), "expected models:/<name>@<alias> or models:/<name>/<version>"),
     REFERENCE_ARTIFACT_PATH: z.string().min(1).default("reference_profile.json"),
     REFERENCE_REFRESH_S: env.int(300, 0),
+    /** How often a reference that could not be loaded yet (nothing registered, registry down, bad file) is tried again. */
+    REFERENCE_RETRY_INTERVAL_S: env.number(30).pipe(z.number().positive("must be > 0")),
     MLFLOW_TRACKING_URI: z.url().optional(),
     EVALUATION_INTERVAL_S: env.number(60).pipe(z.number().positive("must be > 0")),
     WINDOW_MIN_ROWS: z.coerce.number().int().min(1).optional(),

@@ -28,6 +28,7 @@ export class DriftMetrics {
   readonly multivariateDetected: Gauge<"model">;
   readonly lastEvaluation: Gauge<"model">;
   readonly referenceInfo: Gauge<"model" | "uri" | "created">;
+  readonly referenceLoaded: Gauge<"model">;
 
   constructor(
     registry: Registry,
@@ -58,6 +59,8 @@ export class DriftMetrics {
     this.multivariateDetected = new Gauge({ name: "mlops_drift_multivariate_detected", help: "1 when the PCA reconstruction error left its reference band", labelNames: ["model"], registers });
     this.lastEvaluation = new Gauge({ name: "mlops_drift_last_evaluation_timestamp_seconds", help: "Unix time of the last evaluation", labelNames: ["model"], registers });
     this.referenceInfo = new Gauge({ name: "mlops_drift_reference_info", help: "The reference profile in use (value 1)", labelNames: ["model", "uri", "created"], registers });
+    this.referenceLoaded = new Gauge({ name: "mlops_drift_reference_loaded", help: "1 once the reference profile is loaded, 0 while the detector waits for it (not ready)", labelNames: ["model"], registers });
+    this.referenceLoaded.set({ model }, 0);
     this.windowRows.set({ model }, 0);
     for (const m of [this.ingested, this.webhookFailures, this.webhooksSent]) m.inc({ model }, 0);
   }
@@ -65,6 +68,7 @@ export class DriftMetrics {
   setReference(uri: string, created: string): void {
     this.referenceInfo.reset();
     this.referenceInfo.set({ model: this.model, uri, created }, 1);
+    this.referenceLoaded.set({ model: this.model }, 1);
   }
 
   /** Publishes a report; without a verdict the per-feature and dataset series are removed, not zeroed. */

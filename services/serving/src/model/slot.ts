@@ -1,4 +1,4 @@
-import type { Logger } from "@mlops/common";
+import { HttpError, MlflowError, Prerequisite, type Logger, type WaitingFor } from "@mlops/common";
 import { LoadedModel } from "./loaded-model";
 import { ModelFormatError } from "./mlmodel";
 import type { ModelSource, VersionPointer } from "./source";
@@ -10,7 +10,7 @@ export interface SlotHooks {
   swapped(next: LoadedModel, previous: LoadedModel | undefined): void;
   /** A version was refused (download, checksum, load or warm-up failed). */
   refused(version: string, error: Error): void;
-  /** The registry could not be asked (the current version keeps serving). */
+  /** The registry could not be asked (the current version, if any, keeps serving). */
   registryError(error: Error): void;
 }
 
@@ -25,19 +25,35 @@ export interface SlotOptions {
 }
 
 /**
+ * How often a slot without a version tries again when RELOAD_INTERVAL_S=0 disabled polling: the old
+ * alternative, exiting, had Kubernetes retry by restarting the pod; this keeps that retry without the crash loop.
+ */
+export const FIRST_LOAD_RETRY_S = 30;
+
+/**
  * The model version one variant serves, replaced without a failed request: a new version is downloaded,
  * loaded and warmed up in the background, then swapped in with one assignment; requests hold the model
  * they started with, and the old version's session is released once those are answered. A version that
  * fails is refused and remembered (not retried every poll), and the current one keeps serving.
+ *
+ * A slot starts empty and gets its first version from the same poll: a new stack's registry has no
+ * version behind the alias yet, and the process must wait for one rather than exit. Until then
+ * `current` is undefined and `waiting` says what is missing and why.
  */
 export class ModelSlot {
   private model?: LoadedModel;
   private readonly refusedVersions = new Set<string>();
   private timer?: NodeJS.Timeout;
+  /** Whether the timer outlives the first version: not for pinned URIs, nor with polling disabled. */
+  private pollAfterFirstVersion = false;
   private polling?: Promise<void>;
   private stopped = false;
+  private lastAttempted?: string;
+  private readonly firstVersion: Prerequisite;
 
-  constructor(private readonly opts: SlotOptions) {}
+  constructor(private readonly opts: SlotOptions) {
+    this.firstVersion = new Prerequisite(opts.logger, `${opts.variant} model version`, opts.source.uri, { model: opts.name, variant: opts.variant });
+  }
 
   get variant(): SlotVariant {
     return this.opts.variant;
@@ -57,17 +73,14 @@ export class ModelSlot {
     return this.refusedVersions;
   }
 
-  /** The first load; it throws, since a server without a model must not start. */
-  async load(): Promise<LoadedModel> {
-    const pointer = await this.opts.source.current();
-    try {
-      const model = await this.loadVersion(pointer);
-      this.swap(model);
-      return model;
-    } catch (err) {
-      this.opts.hooks.refused(pointer.version, err as Error);
-      throw err;
-    }
+  /** Why no version serves yet (for the readiness probe); undefined once one does. */
+  get waiting(): WaitingFor | undefined {
+    return this.firstVersion.waiting;
+  }
+
+  /** The answer to a request that needs this slot's model while it has none. */
+  notReadyError(): HttpError {
+    return new HttpError(503, "MODEL_NOT_READY", `${this.opts.name} has no ${this.variant} model version loaded yet: ${this.firstVersion.describe()}`);
   }
 
   /** One look at the URI: when it points at a new version, load it and swap. Never throws. */
@@ -78,18 +91,32 @@ export class ModelSlot {
     return this.polling;
   }
 
+  /**
+   * Polls every `intervalSeconds` (0: no polling for new versions). Until a first version serves, the slot
+   * polls anyway, pinned or not (a pinned version may be uploaded a little later), every
+   * FIRST_LOAD_RETRY_S when polling is disabled; once it serves, only a movable URI keeps polling.
+   */
   startPolling(intervalSeconds: number): void {
-    if (intervalSeconds <= 0 || this.opts.source.pinned) return;
-    this.timer = setInterval(() => void this.poll(), intervalSeconds * 1000);
+    this.pollAfterFirstVersion = intervalSeconds > 0 && !this.opts.source.pinned;
+    this.stopTimer();
+    if (this.model && !this.pollAfterFirstVersion) return;
+    const seconds = intervalSeconds > 0 ? intervalSeconds : FIRST_LOAD_RETRY_S;
+    this.firstVersion.retryIntervalS = seconds;
+    this.timer = setInterval(() => void this.poll(), seconds * 1000);
     this.timer.unref();
   }
 
   /** Stops polling, waits for a load in progress, and releases the model once its requests are answered. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    this.stopTimer();
     await this.polling;
     await this.model?.retire();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   private async check(): Promise<void> {
@@ -97,20 +124,26 @@ export class ModelSlot {
     try {
       pointer = await this.opts.source.current();
     } catch (err) {
+      if (!this.model) return this.stillWaiting(err as Error);
       this.opts.logger.warn({ err: (err as Error).message, variant: this.variant, uri: this.uri }, "model registry check failed; the current version keeps serving");
       this.opts.hooks.registryError(err as Error);
       return;
     }
     if (pointer.version === this.model?.version || this.refusedVersions.has(pointer.version) || this.stopped) return;
-    this.opts.logger.info({ variant: this.variant, version: pointer.version, serving: this.model?.version }, "new model version: loading in the background");
+    // A version retried after a download hiccup is announced once, not at every poll.
+    if (pointer.version !== this.lastAttempted) {
+      this.opts.logger.info({ variant: this.variant, version: pointer.version, serving: this.model?.version }, "new model version: loading in the background");
+      this.lastAttempted = pointer.version;
+    }
     let next: LoadedModel;
     try {
       next = await this.loadVersion(pointer);
     } catch (err) {
       // A broken version stays refused; a download or registry hiccup is tried again at the next poll.
       if (err instanceof ModelFormatError) this.refusedVersions.add(pointer.version);
-      this.opts.logger.error({ err: (err as Error).message, variant: this.variant, version: pointer.version, serving: this.model?.version }, "model version refused; the current one keeps serving");
       this.opts.hooks.refused(pointer.version, err as Error);
+      if (!this.model) this.firstVersion.failed(err);
+      else this.opts.logger.error({ err: (err as Error).message, variant: this.variant, version: pointer.version, serving: this.model.version }, "model version refused; the current one keeps serving");
       return;
     }
     if (this.stopped) {
@@ -150,9 +183,21 @@ export class ModelSlot {
     }
   }
 
+  /**
+   * No version yet and the URI could not be resolved. "Not found" is the expected state of a new stack
+   * (nothing registered behind the alias yet), not a registry failure, so only other errors are counted.
+   */
+  private stillWaiting(err: Error): void {
+    this.firstVersion.failed(err);
+    const registryFailed = err instanceof MlflowError && err.status !== 404;
+    if (registryFailed) this.opts.hooks.registryError(err);
+  }
+
   private swap(next: LoadedModel): void {
     const previous = this.model;
     this.model = next;
+    this.firstVersion.succeeded();
+    if (!this.pollAfterFirstVersion) this.stopTimer();
     this.opts.hooks.swapped(next, previous);
     this.opts.logger.info({ model: next.name, variant: this.variant, version: next.version, previous: previous?.version, sha256: next.sha256 }, "model version serving");
     if (previous) {
