@@ -14,9 +14,42 @@ export interface DatabaseEndpoint {
   sslMode: "require" | "verify-full" | "disable";
 }
 
-/** Where MLflow's artifact proxy keeps artifacts: s3://bucket/prefix, gs://..., wasbs://container@account.blob.core.windows.net/... */
+/** The artifact store as a volume of the cluster (local target): the workloads create the claim in MLflow's namespace and mount it. */
+export interface ArtifactVolume {
+  /** Name of the PersistentVolumeClaim the workloads create in MLflow's namespace ("mlflow-artifacts"). */
+  claimName: string;
+  /** Where MLflow's pod mounts it ("/mlflow-artifacts"); the store's uri is then `file://<mountPath>`. */
+  mountPath: string;
+  /** Requested size (a Kubernetes quantity). */
+  size: string;
+  /** ReadWriteOnce: MLflow then runs one replica, rolled with `Recreate` (a second pod could not attach the volume). */
+  accessMode: "ReadWriteOnce" | "ReadWriteMany";
+}
+
+/** Where MLflow's artifact proxy keeps artifacts: s3://bucket/prefix, gs://..., wasbs://container@account.blob.core.windows.net/..., file://<mountPath> */
 export interface ArtifactStore {
   uri: pulumi.Output<string>;
+  /**
+   * Set only when the store is a volume of the cluster, and then `uri` is `file://<volume.mountPath>`:
+   * the workloads create the claim (in the foundation's StorageClass) and mount it in MLflow's pod.
+   */
+  volume?: ArtifactVolume;
+}
+
+/** A toleration of a node taint, with the fields of Kubernetes' own (cloud-neutral). */
+export interface Toleration {
+  /** The taint's key; empty only with `Exists` (tolerates every taint of that effect). */
+  key: string;
+  operator: "Equal" | "Exists";
+  /** The taint's value, with `Equal` only. */
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+/** How the platform's pods are scheduled onto the foundation's nodes. */
+export interface Scheduling {
+  /** Tolerations every platform pod carries, for node pools the foundation taints, e.g. spot pools. */
+  tolerations: Toleration[];
 }
 
 /** How MLflow's pod reaches the artifact store without static keys. */
@@ -48,6 +81,11 @@ export interface Foundation {
    * created after these, so none starts with FailedGetResourceMetric. Empty where the cluster has it built in.
    */
   resourceMetrics: pulumi.Resource[];
+  /**
+   * Tolerations every platform pod carries, for node pools the foundation taints, e.g. spot pools
+   * (AKS: `kubernetes.azure.com/scalesetpriority=spot:NoSchedule`). Unset: no tolerations.
+   */
+  scheduling?: Scheduling;
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { DatabaseEndpoint } from "../contracts";
+import type { DatabaseEndpoint, Toleration } from "../contracts";
 import { UIDS } from "./constants";
 import { secretEnv } from "./http-workload";
 import { createOneShotJob } from "./jobs";
@@ -22,6 +22,8 @@ export interface PlatformDatabasesArgs {
   image: string;
   version: string;
   resources: ResourceSpec;
+  /** The foundation's tolerations (every platform pod carries them). */
+  tolerations?: Toleration[];
 }
 
 /**
@@ -78,6 +80,7 @@ export class PlatformDatabases extends pulumi.ComponentResource {
       version: args.version,
       fingerprint: { image: args.image, spec },
       activeDeadlineSeconds: 600,
+      tolerations: args.tolerations,
       container: {
         name: "init-databases",
         image: args.image,

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { Toleration } from "../contracts";
 import { PORTS, UIDS } from "./constants";
 import { recommendedLabels, selectorLabels } from "./labels";
 import { buildPodSpec, httpProbe, type ResourceSpec, type WritablePath } from "./pod";
@@ -44,6 +45,8 @@ export interface HttpWorkloadArgs {
    */
   readinessAfterDeploy?: boolean;
   podDisruptionBudget?: { minAvailable: number };
+  /** The foundation's tolerations (every platform pod carries them). */
+  tolerations?: Toleration[];
   serviceMonitor: Pick<ServiceMonitorArgs, "component" | "model"> & { dependsOn: pulumi.Input<pulumi.Resource>[] };
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -64,6 +67,7 @@ export function createHttpWorkload(parent: pulumi.Resource, args: HttpWorkloadAr
     uid: UIDS.node,
     terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? 30,
     spreadSelector: args.replicas > 1 || (args.autoscaling?.maxReplicas ?? 1) > 1 ? selector : undefined,
+    tolerations: args.tolerations,
     containers: [
       {
         name: args.app,

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { Toleration } from "../contracts";
 import { recommendedLabels } from "./labels";
 import { buildPodSpec, type ContainerSpec } from "./pod";
 
@@ -19,6 +20,8 @@ export interface OneShotJobArgs {
   fingerprint: unknown;
   container: ContainerSpec;
   serviceAccountName?: pulumi.Input<string>;
+  /** The foundation's tolerations (every platform pod carries them). */
+  tolerations?: Toleration[];
   activeDeadlineSeconds?: number;
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -50,7 +53,7 @@ export function createOneShotJob(parent: pulumi.Resource, args: OneShotJobArgs):
         activeDeadlineSeconds: deadlineSeconds,
         template: {
           metadata: { labels },
-          spec: buildPodSpec({ uid: args.container.uid, containers: [args.container], restartPolicy: "Never", serviceAccountName: args.serviceAccountName }),
+          spec: buildPodSpec({ uid: args.container.uid, containers: [args.container], restartPolicy: "Never", serviceAccountName: args.serviceAccountName, tolerations: args.tolerations }),
         },
       },
     },
@@ -82,7 +85,7 @@ export function createReconcileCronJob(
             activeDeadlineSeconds: args.activeDeadlineSeconds ?? 600,
             template: {
               metadata: { labels },
-              spec: buildPodSpec({ uid: args.container.uid, containers: [args.container], restartPolicy: "Never", serviceAccountName: args.serviceAccountName }),
+              spec: buildPodSpec({ uid: args.container.uid, containers: [args.container], restartPolicy: "Never", serviceAccountName: args.serviceAccountName, tolerations: args.tolerations }),
             },
           },
         },

@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { ArtifactVolume, Toleration } from "../contracts";
 import { MLFLOW_NAME, PORTS, UIDS, serviceUrl } from "./constants";
-import { secretEnv } from "./http-workload";
+import { SKIP_AWAIT_ANNOTATION, secretEnv } from "./http-workload";
 import { createOneShotJob, createReconcileCronJob } from "./jobs";
 import { recommendedLabels, selectorLabels } from "./labels";
 import { buildPodSpec, httpProbe, type ContainerSpec, type ResourceSpec } from "./pod";
@@ -34,6 +35,14 @@ export interface MlflowArgs {
   database: { secretName: pulumi.Input<string>; ready: pulumi.Resource };
   /** Where the artifact proxy writes: the foundation's artifact store URI. */
   artifactsDestination: pulumi.Input<string>;
+  /**
+   * The foundation's artifact store as a volume (`artifactStore.volume`, uri `file://<mountPath>`): the
+   * claim is created in MLflow's namespace, in the foundation's StorageClass, after what it needs, and
+   * mounted in the server's pod. ReadWriteOnce: one replica, rolled with Recreate.
+   */
+  artifactsVolume?: ArtifactVolume & { storageClassName: string; dependsOn: pulumi.Resource[] };
+  /** The foundation's tolerations (every platform pod carries them). */
+  tolerations?: Toleration[];
   /** The foundation's workload identity: the service account the cloud trusts for the bucket. */
   identity: {
     serviceAccountName: string;
@@ -65,8 +74,13 @@ export class Mlflow extends pulumi.ComponentResource {
   readonly usersReady: k8s.batch.v1.Job;
   readonly deployment: k8s.apps.v1.Deployment;
   readonly service: k8s.core.v1.Service;
+  /** The artifact store's claim, when the foundation's store is a volume. */
+  readonly artifactsClaim?: k8s.core.v1.PersistentVolumeClaim;
 
   constructor(name: string, args: MlflowArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before registering anything: a refused component leaves nothing half-declared.
+    const refused = artifactsVolumeProblem(args.replicas, args.artifactsVolume);
+    if (refused) throw new Error(`MLflow: replicas is ${args.replicas}, but ${refused}`);
     super("mlops:kubernetes:Mlflow", name, {}, opts);
     const parent = { parent: this };
     const labels = recommendedLabels({ name: MLFLOW_NAME, instance: MLFLOW_NAME, component: "tracking-server", version: args.version });
@@ -101,6 +115,35 @@ export class Mlflow extends pulumi.ComponentResource {
     const dbEnv = [secretEnv("MLFLOW_BACKEND_STORE_URI", args.database.secretName, "backend-store-uri")];
     const authDbEnv = secretEnv("MLFLOW_AUTH_DATABASE_URI", args.database.secretName, "auth-database-uri");
     const writable = [{ name: "tmp", mountPath: "/tmp", sizeLimit: "1Gi" }];
+    const tolerations = args.tolerations;
+
+    // The artifact store as a volume of the cluster (local target): the claim lives in MLflow's
+    // namespace, which this platform creates, so the foundation only describes it.
+    const volume = args.artifactsVolume;
+    const artifactsVolumeName = "artifacts";
+    if (volume) {
+      this.artifactsClaim = new k8s.core.v1.PersistentVolumeClaim(
+        `${name}-artifacts`,
+        {
+          metadata: {
+            name: volume.claimName,
+            namespace: args.namespace,
+            labels: recommendedLabels({ name: MLFLOW_NAME, instance: volume.claimName, component: "artifact-store" }),
+            // In a WaitForFirstConsumer class (kind's, k3d's) the claim stays Pending until MLflow's pod
+            // uses it; Pulumi's claim await waits for Bound whenever it cannot read the class's binding
+            // mode (and, before the provider's fix, on every update): it would wait for a pod that is
+            // only created after it. The Deployment's rollout is what proves the claim bound.
+            annotations: { [SKIP_AWAIT_ANNOTATION]: "true" },
+          },
+          spec: {
+            accessModes: [volume.accessMode],
+            storageClassName: volume.storageClassName,
+            resources: { requests: { storage: volume.size } },
+          },
+        },
+        { ...parent, dependsOn: volume.dependsOn },
+      );
+    }
 
     // Migrations first: the Deployment only rolls (and new pods only serve) once this Job completed.
     const migrate = createOneShotJob(this, {
@@ -112,6 +155,7 @@ export class Mlflow extends pulumi.ComponentResource {
       fingerprint: { image: args.image },
       activeDeadlineSeconds: 1800,
       dependsOn: [args.database.ready],
+      tolerations,
       container: {
         name: "db-upgrade",
         image: args.image,
@@ -160,6 +204,7 @@ export class Mlflow extends pulumi.ComponentResource {
         startup: httpProbe("/health", "http", { periodSeconds: 5, failureThreshold: 36 }),
       },
       writablePaths: writable,
+      volumeMounts: volume ? [{ name: artifactsVolumeName, mountPath: volume.mountPath }] : undefined,
       preStopSleepSeconds: 5,
     };
 
@@ -172,7 +217,9 @@ export class Mlflow extends pulumi.ComponentResource {
           replicas: args.replicas,
           revisionHistoryLimit: 5,
           selector: { matchLabels: selector },
-          strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+          // A ReadWriteOnce volume attaches to one node: a surge pod elsewhere would hang in ContainerCreating,
+          // holding the rollout. The old pod goes first instead (a short outage of the one replica).
+          strategy: volume?.accessMode === "ReadWriteOnce" ? { type: "Recreate" } : { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
           template: {
             metadata: { labels: podLabels },
             spec: buildPodSpec({
@@ -181,11 +228,13 @@ export class Mlflow extends pulumi.ComponentResource {
               terminationGracePeriodSeconds: 60,
               spreadSelector: args.replicas > 1 ? selector : undefined,
               containers: [container],
+              extraVolumes: this.artifactsClaim ? [{ name: artifactsVolumeName, persistentVolumeClaim: { claimName: this.artifactsClaim.metadata.name } }] : undefined,
+              tolerations,
             }),
           },
         },
       },
-      { ...parent, dependsOn: [migrate] },
+      { ...parent, dependsOn: [migrate, ...(this.artifactsClaim ? [this.artifactsClaim] : [])] },
     );
 
     this.service = new k8s.core.v1.Service(
@@ -240,7 +289,7 @@ export class Mlflow extends pulumi.ComponentResource {
       resources: args.jobResources,
       writablePaths: [{ name: "tmp", mountPath: "/tmp", sizeLimit: "64Mi" }],
     };
-    const bootstrapJob = { namespace: args.namespace, app: "mlflow-bootstrap", component: "mlflow-users", version: args.version, container: bootstrap };
+    const bootstrapJob = { namespace: args.namespace, app: "mlflow-bootstrap", component: "mlflow-users", version: args.version, container: bootstrap, tolerations };
     this.usersReady = createOneShotJob(this, {
       ...bootstrapJob,
       name: "mlflow-bootstrap-users",
@@ -253,6 +302,15 @@ export class Mlflow extends pulumi.ComponentResource {
 
     this.registerOutputs({ trackingUri: this.trackingUri });
   }
+}
+
+/**
+ * Why MLflow cannot run `replicas` pods on the artifact volume, or undefined when it can: a
+ * ReadWriteOnce volume attaches to one node, so a second replica would never start.
+ */
+export function artifactsVolumeProblem(replicas: number, volume: Pick<ArtifactVolume, "claimName" | "accessMode"> | undefined): string | undefined {
+  if (!volume || volume.accessMode !== "ReadWriteOnce" || replicas <= 1) return undefined;
+  return `the artifact store is the ReadWriteOnce volume claim "${volume.claimName}", which only one MLflow pod can mount: run 1 replica, or give the foundation a ReadWriteMany volume`;
 }
 
 /**

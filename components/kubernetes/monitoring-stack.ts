@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { Toleration } from "../contracts";
 import type { RuleGroup } from "./alert-rules";
 import { alertmanagerConfig } from "./alertmanager-config";
 import type { Dashboard } from "./dashboards";
@@ -30,6 +31,8 @@ export interface MonitoringStackArgs {
   storage: { className: string; dependsOn: pulumi.Resource[] };
   alertmanager: { replicas: number; webhookUrl: string; bearerToken: pulumi.Input<string> };
   grafana: { resources: ResourceSpec };
+  /** The foundation's tolerations: every pod of the chart carries them too. Empty or unset: the chart's defaults. */
+  tolerations?: Toleration[];
   alertRules: RuleGroup[];
   dashboards: Dashboard[];
 }
@@ -121,6 +124,7 @@ function resources(r: ResourceSpec) {
 /** The chart's values: only what differs from its defaults, each for a stated reason. */
 export function kubePrometheusStackValues(args: MonitoringStackArgs, grafanaAdminSecret: pulumi.Input<string>): Record<string, unknown> {
   const ha = (replicas: number) => (replicas > 1 ? { podAntiAffinity: "soft" } : {});
+  const tolerations = chartTolerations(args.tolerations ?? []);
   return {
     fullnameOverride: KUBE_PROMETHEUS_STACK.release,
     crds: { enabled: true },
@@ -134,7 +138,9 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs, grafanaAdmi
       // flow to open in the network policies and no certificate Jobs.
       admissionWebhooks: { enabled: false },
       tls: { enabled: false },
+      ...tolerations.pod,
     },
+    ...tolerations.subcharts,
     prometheus: {
       prometheusSpec: {
         replicas: args.prometheus.replicas,
@@ -151,6 +157,7 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs, grafanaAdmi
           },
         },
         ...ha(args.prometheus.replicas),
+        ...tolerations.pod,
       },
     },
     alertmanager: {
@@ -159,6 +166,7 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs, grafanaAdmi
         // Mounted at /etc/alertmanager/secrets/<name>/: the bearer token for the monitor.
         secrets: [ALERT_TOKEN_SECRET],
         ...ha(args.alertmanager.replicas),
+        ...tolerations.pod,
       },
       config: alertmanagerConfig({ webhookUrl: args.alertmanager.webhookUrl, bearerTokenFile: `/etc/alertmanager/secrets/${ALERT_TOKEN_SECRET}/token` }),
     },
@@ -169,7 +177,28 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs, grafanaAdmi
       sidecar: { dashboards: { enabled: true, label: Object.keys(DASHBOARD_LABEL)[0], labelValue: Object.values(DASHBOARD_LABEL)[0], searchNamespace: args.namespaceName } },
       // The chart's test pod pulls an unpinned image; nothing of ours runs it.
       testFramework: { enabled: false },
+      ...tolerations.pod,
     },
   };
 }
 
+/**
+ * The chart's values for the foundation's tolerations. Without any, nothing is set (the chart's
+ * defaults, the values unchanged). node-exporter already tolerates every NoSchedule taint; it gets
+ * only the tolerations that default does not cover (other effects), the default kept, since a list
+ * given in the values replaces the chart's.
+ */
+export function chartTolerations(tolerations: Toleration[]): { pod: { tolerations?: Toleration[] }; subcharts: Record<string, { tolerations: unknown[] }> } {
+  if (!tolerations.length) return { pod: {}, subcharts: {} };
+  const copy = () => tolerations.map((t) => ({ ...t }));
+  const uncovered = tolerations.filter((t) => t.effect !== "NoSchedule");
+  // prometheus-node-exporter's own default (its values.yaml): every NoSchedule taint.
+  const nodeExporterDefault = [{ effect: "NoSchedule", operator: "Exists" }];
+  return {
+    pod: { tolerations: copy() },
+    subcharts: {
+      "kube-state-metrics": { tolerations: copy() },
+      ...(uncovered.length ? { "prometheus-node-exporter": { tolerations: [...nodeExporterDefault, ...uncovered.map((t) => ({ ...t }))] } } : {}),
+    },
+  };
+}

@@ -1,14 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as k8s from "@pulumi/kubernetes";
-import type { Foundation } from "../contracts";
+import type { Foundation, Toleration } from "../contracts";
 import { buildAlertRules, type AlertRuleParams } from "./alert-rules";
 import { MONITOR_NAME, PORTS, driftName, serviceUrl } from "./constants";
 import { platformDashboards } from "./dashboards";
 import { PlatformDatabases } from "./databases";
 import { platformFlows } from "./flows";
 import { recommendedLabels } from "./labels";
-import { Mlflow, type MlflowServiceUser } from "./mlflow";
+import { Mlflow, artifactsVolumeProblem, type MlflowServiceUser } from "./mlflow";
 import { MonitoringStack } from "./monitoring-stack";
 import { createNamespace } from "./namespaces";
 import { NetworkPolicies } from "./network-policies";
@@ -71,7 +71,17 @@ function checkArgs(args: PlatformArgs): PlatformArgs {
   if (identityNs !== args.namespace) {
     throw new Error(`the foundation trusts MLflow's service account in namespace "${identityNs}", but the platform runs in "${args.namespace}": they must be the same`);
   }
+  const volumeProblem = artifactsVolumeProblem(args.mlflow.replicas, args.foundation.artifactStore.volume);
+  if (volumeProblem) throw new Error(`mlflow.replicas is ${args.mlflow.replicas}, but ${volumeProblem}`);
+  (args.foundation.scheduling?.tolerations ?? []).forEach(checkToleration);
   return args;
+}
+
+/** What the API server would refuse in a toleration, refused here with the toleration named. */
+function checkToleration(t: Toleration, i: number): void {
+  const where = `foundation.scheduling.tolerations[${i}] (${JSON.stringify(t)})`;
+  if (t.operator === "Exists" && t.value) throw new Error(`${where}: operator Exists matches any value; leave value out (or use operator Equal)`);
+  if (t.operator === "Equal" && !t.key) throw new Error(`${where}: operator Equal needs a key (an empty key is only allowed with Exists)`);
 }
 
 /**
@@ -93,6 +103,8 @@ export class Platform extends pulumi.ComponentResource {
     const f = args.foundation;
     const parent = { parent: this };
     const version = f.kubernetesVersion;
+    // Every pod the platform runs carries them (our Deployments, Jobs, CronJobs and the chart's pods).
+    const tolerations = f.scheduling?.tolerations ?? [];
     const platformNs = createNamespace({ name: args.namespace, enforce: "restricted", warn: "restricted", kubernetesVersion: version }, parent);
     // node-exporter needs the host's network and PID namespace and hostPath mounts; every other pod
     // of the namespace still gets the restricted warnings and audit entries.
@@ -122,6 +134,7 @@ export class Platform extends pulumi.ComponentResource {
         storage: f.storage,
         alertmanager: { replicas: args.monitoring.alertmanager.replicas, webhookUrl: `${monitorUrl}/v1/alerts`, bearerToken: alertToken.result },
         grafana: args.monitoring.grafana,
+        tolerations,
         alertRules: buildAlertRules({ ...args.alerts, models: args.models.map((m) => ({ name: m.name, accuracyThreshold: m.accuracyThreshold })) }),
         dashboards: platformDashboards(),
       },
@@ -130,7 +143,7 @@ export class Platform extends pulumi.ComponentResource {
 
     const databases = new PlatformDatabases(
       `${name}-databases`,
-      { namespace: ns, database: f.database, image: args.images.mlflow, version: args.images.version, resources: args.jobResources },
+      { namespace: ns, database: f.database, image: args.images.mlflow, version: args.images.version, resources: args.jobResources, tolerations },
       parent,
     );
 
@@ -154,6 +167,8 @@ export class Platform extends pulumi.ComponentResource {
         podDisruptionBudget: pdb(args.mlflow.replicas),
         database: { secretName: databases.mlflowSecretName, ready: databases.ready },
         artifactsDestination: f.artifactStore.uri,
+        artifactsVolume: f.artifactStore.volume && { ...f.artifactStore.volume, storageClassName: f.storage.className, dependsOn: f.storage.dependsOn },
+        tolerations,
         identity: { serviceAccountName: f.mlflowIdentity.serviceAccountName, annotations: f.mlflowIdentity.serviceAccountAnnotations, podLabels: f.mlflowIdentity.podLabels },
         models: args.models.map((m) => m.name),
         users,
@@ -171,6 +186,7 @@ export class Platform extends pulumi.ComponentResource {
       mlflow: { trackingUri: mlflow.trackingUri, credentialsSecret: mlflow.userSecrets[credentials] },
       monitoringCrds: monitoring.crds,
       dependsOn: [mlflow.usersReady],
+      tolerations,
     });
     const secret = (resourceName: string, secretName: string, key: string, length: number) => {
       const value = new random.RandomPassword(`${name}-${resourceName}`, { length, special: false }, { ...parent, additionalSecretOutputs: ["result"] });

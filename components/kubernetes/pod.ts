@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { Toleration } from "../contracts";
 
 type Container = k8s.types.input.core.v1.Container;
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -37,6 +38,8 @@ export interface ContainerSpec {
   writablePaths?: WritablePath[];
   /** Read-only mounts of Secrets or ConfigMaps declared in `volumes` of the pod. */
   readOnlyMounts?: { name: string; mountPath: string }[];
+  /** Writable mounts of volumes declared in the pod's `extraVolumes` (a PersistentVolumeClaim, for instance). */
+  volumeMounts?: { name: string; mountPath: string }[];
   /** Seconds the container waits after being told to stop, so endpoints stop sending before SIGTERM. */
   preStopSleepSeconds?: number;
 }
@@ -85,6 +88,7 @@ export function buildContainer(spec: ContainerSpec): { container: Container; vol
     volumeMounts: [
       ...writable.map((w) => ({ name: w.name, mountPath: w.mountPath })),
       ...(spec.readOnlyMounts ?? []).map((m) => ({ ...m, readOnly: true })),
+      ...(spec.volumeMounts ?? []).map((m) => ({ name: m.name, mountPath: m.mountPath })),
     ],
     lifecycle: spec.preStopSleepSeconds ? { preStop: { sleep: { seconds: spec.preStopSleepSeconds } } } : undefined,
     terminationMessagePolicy: "FallbackToLogsOnError",
@@ -102,6 +106,8 @@ export interface PodArgs {
   terminationGracePeriodSeconds?: number;
   /** Spread replicas over zones and nodes (best effort), for workloads that run more than one. */
   spreadSelector?: Record<string, string>;
+  /** The foundation's tolerations (`Foundation.scheduling`), for node pools it taints; none: the field is left out. */
+  tolerations?: Toleration[];
 }
 
 /** A pod spec that never mounts the API token (no workload of ours talks to the API server). */
@@ -125,5 +131,6 @@ export function buildPodSpec(args: PodArgs): PodSpec {
     restartPolicy: args.restartPolicy,
     terminationGracePeriodSeconds: args.terminationGracePeriodSeconds,
     topologySpreadConstraints: spread,
+    tolerations: args.tolerations?.length ? args.tolerations.map((t) => ({ ...t })) : undefined,
   };
 }

@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { Toleration } from "../contracts";
 import { MONITOR_NAME, PORTS, driftName, serviceUrl, servingName } from "./constants";
 import { createHttpWorkload, secretEnv, type HttpWorkload } from "./http-workload";
 import type { ResourceSpec } from "./pod";
@@ -43,6 +44,8 @@ interface CommonArgs {
   monitoringCrds: pulumi.Resource;
   /** What must exist before the pods start (the MLflow users). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /** The foundation's tolerations (every platform pod carries them). */
+  tolerations?: Toleration[];
 }
 
 export interface ModelServingArgs extends CommonArgs {
@@ -109,6 +112,7 @@ export class ModelServing extends pulumi.ComponentResource {
       podDisruptionBudget: args.podDisruptionBudget,
       serviceMonitor: { component: "serving", model: args.model, dependsOn: [args.monitoringCrds] },
       dependsOn: args.dependsOn,
+      tolerations: args.tolerations,
     });
     this.registerOutputs({ url: this.url });
   }
@@ -164,6 +168,7 @@ export class DriftDetector extends pulumi.ComponentResource {
       readinessAfterDeploy: true,
       serviceMonitor: { component: "drift", model: args.model, dependsOn: [args.monitoringCrds] },
       dependsOn: args.dependsOn,
+      tolerations: args.tolerations,
     });
     this.registerOutputs({ url: this.url });
   }
@@ -226,6 +231,7 @@ export class QualityMonitor extends pulumi.ComponentResource {
       podDisruptionBudget: args.podDisruptionBudget,
       serviceMonitor: { component: "monitor", dependsOn: [args.monitoringCrds] },
       dependsOn: args.dependsOn,
+      tolerations: args.tolerations,
     });
     this.registerOutputs({ url: this.url });
   }

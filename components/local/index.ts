@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ArtifactStore, Foundation, FoundationComponent, FoundationOutputs } from "../contracts";
+import type { Foundation, FoundationComponent, FoundationOutputs } from "../contracts";
 import { PORTS } from "../kubernetes/constants";
 import { labelValue } from "../kubernetes/labels";
 import { createNamespace } from "../kubernetes/namespaces";
@@ -19,27 +19,9 @@ export const DATABASE_NAME = "mlflow";
 export const DEFAULT_DATABASE_USER = "mlops_admin";
 /** kind's and minikube's default StorageClass; k3d's is `local-path` (pass storageClassName there). */
 export const DEFAULT_STORAGE_CLASS = "standard";
-/** Where MLflow's artifact proxy writes on the local target: a volume claim mounted at this path. */
+/** Where MLflow's artifact proxy writes on the local target: a volume claim (`foundation.artifactStore.volume`) mounted at this path. */
 export const ARTIFACTS_MOUNT_PATH = "/mlflow-artifacts";
 export const ARTIFACTS_CLAIM_NAME = "mlflow-artifacts";
-
-/**
- * The artifact store as a volume of the cluster. PROPOSED contract extension (components/contracts.ts,
- * `ArtifactStore.volume?`): until it lands, the local foundation carries it through this intersection.
- * components/kubernetes/mlflow.ts creates the claim in MLflow's namespace and mounts it at `mountPath`.
- */
-export interface ArtifactVolume {
-  /** Name of the PersistentVolumeClaim the workloads create in MLflow's namespace. */
-  claimName: string;
-  /** Where MLflow's pod mounts it; the store's uri is `file://<mountPath>`. */
-  mountPath: string;
-  /** Requested size (a Kubernetes quantity). */
-  size: string;
-  /** ReadWriteOnce (local-path volumes): MLflow must then run one replica, rolled with Recreate. */
-  accessMode: "ReadWriteOnce" | "ReadWriteMany";
-}
-
-export type LocalFoundationContract = Foundation & { artifactStore: ArtifactStore & { volume: ArtifactVolume } };
 
 export interface LocalFoundationArgs {
   /** kubeconfig context to deploy to (`kind-mlops`, `k3d-mlops`, `minikube`, `docker-desktop`); unset: the current context. */
@@ -82,7 +64,7 @@ export interface LocalFoundationArgs {
  * metrics-server where the cluster has none.
  */
 export class LocalFoundation extends pulumi.ComponentResource implements FoundationComponent {
-  readonly foundation: LocalFoundationContract;
+  readonly foundation: Foundation;
   readonly outputs: FoundationOutputs;
   readonly provider: k8s.Provider;
   readonly postgres: LocalPostgres;

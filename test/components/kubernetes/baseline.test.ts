@@ -49,7 +49,8 @@ function baselineViolations(objects: K8sObject[], opts: { requireDigest: boolean
     for (const m of c.container.volumeMounts ?? []) {
       const vol = (c.pod.volumes ?? []).find((x: any) => x.name === m.name);
       if (!vol) v.push(`${at}: mount ${m.mountPath} has no volume`);
-      else if (!m.readOnly && !vol.emptyDir) v.push(`${at}: writable mount ${m.mountPath} is not an emptyDir`);
+      // Writable: an emptyDir (a scratch path) or a volume claim (data meant to persist, e.g. MLflow's artifacts on the local target).
+      else if (!m.readOnly && !vol.emptyDir && !vol.persistentVolumeClaim) v.push(`${at}: writable mount ${m.mountPath} is not an emptyDir or a volume claim`);
     }
     if ((c.container.ports ?? []).some((p: any) => p.hostPort)) v.push(`${at}: uses a hostPort`);
     const image: string = c.container.image ?? "";
@@ -108,6 +109,17 @@ describe.each(["dev", "prod"])("baseline on the %s stack", (stack) => {
   });
 });
 
+describe("baseline with the foundation's options: artifacts on a volume claim, tolerations", () => {
+  test("every container still meets it; a claim is a volume type the restricted standard allows", async () => {
+    const volume = { claimName: "mlflow-artifacts", mountPath: "/mlflow-artifacts", size: "10Gi", accessMode: "ReadWriteOnce" as const };
+    const spot = { key: "kubernetes.azure.com/scalesetpriority", operator: "Equal" as const, value: "spot", effect: "NoSchedule" as const };
+    const { objects } = await planOnFakeFoundation("dev", {}, { artifactUri: "file:///mlflow-artifacts", artifactVolume: volume, tolerations: [spot] });
+    const mlflow = podTemplates(objects).find((p) => p.owner.kind === "Deployment" && p.owner.metadata.name === "mlflow")!;
+    expect(mlflow.spec.volumes).toContainEqual({ name: "artifacts", persistentVolumeClaim: { claimName: "mlflow-artifacts" } });
+    expect(baselineViolations(objects, { requireDigest: false })).toEqual([]);
+  });
+});
+
 describe("the baseline check itself", () => {
   test("reports each kind of violation, on the container or pod where it is", async () => {
     const { objects } = await planStack("dev");
@@ -131,7 +143,7 @@ describe("the baseline check itself", () => {
       "Deployment monitor / monitor: capabilities do not drop ALL",
       "Deployment monitor / monitor: adds capabilities SYS_ADMIN",
       "Deployment monitor / monitor: root filesystem is writable",
-      "Deployment monitor / monitor: writable mount /host is not an emptyDir",
+      "Deployment monitor / monitor: writable mount /host is not an emptyDir or a volume claim",
       "Deployment monitor / monitor: image registry.example.com/monitor:latest uses :latest",
       "Deployment monitor / monitor: image registry.example.com/monitor:latest is not pinned by digest",
       "Deployment monitor: shares a host namespace",

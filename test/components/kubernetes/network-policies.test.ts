@@ -135,6 +135,14 @@ describe("network policies allow exactly the listed flows", () => {
     );
   });
 
+  test("artifacts on a volume and the foundation's tolerations change no flow (a claim is not a network peer)", async () => {
+    const volume = { claimName: "mlflow-artifacts", mountPath: "/mlflow-artifacts", size: "10Gi", accessMode: "ReadWriteOnce" as const };
+    const spot = { key: "kubernetes.azure.com/scalesetpriority", operator: "Equal" as const, value: "spot", effect: "NoSchedule" as const };
+    const { objects } = await planOnFakeFoundation("dev", {}, { artifactUri: "file:///mlflow-artifacts", artifactVolume: volume, tolerations: [spot] });
+    expect(objects.some((o) => o.kind === "PersistentVolumeClaim")).toBe(true);
+    expect(allowedFlows(objects)).toEqual(expectedFlows({ models: [{ name: "fraud-detector", drift: true }] }));
+  });
+
   test("the comparison is sensitive: without one allow policy, its flows disappear", async () => {
     const { objects } = await planStack("dev");
     const withoutServing = objects.filter((o) => !(o.kind === "NetworkPolicy" && o.metadata.name === "allow-serving-fraud-detector"));

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Foundation } from "../../../../components/contracts";
+import type { ArtifactVolume, Foundation, Toleration } from "../../../../components/contracts";
 import { runProgram, type DeclaredResource, type PlanResult } from "../../../../scripts/plan/harness";
 
 /** A Kubernetes object as the API server would receive it, with where it came from. */
@@ -52,6 +52,12 @@ export interface FakeFoundationValues {
   annotations: Record<string, string>;
   podLabels: Record<string, string>;
   namespace: string;
+  /** `artifactStore.volume` (pass `artifactUri: file://<mountPath>` with it, as a foundation would). Default: none. */
+  artifactVolume?: ArtifactVolume;
+  /** `scheduling.tolerations`. Default: none (the field is absent, as on today's foundations). */
+  tolerations?: Toleration[];
+  /** Declares a StorageClass the foundation's `storage.dependsOn` holds (what claims must wait for). */
+  storageClassResource?: boolean;
 }
 
 export const FAKE_FOUNDATION: FakeFoundationValues = {
@@ -73,9 +79,13 @@ function fakeProgram(values: Partial<FakeFoundationValues>) {
     const { deployWorkloads } = require("../../../../infra/workloads") as typeof import("../../../../infra/workloads");
     const v = { ...FAKE_FOUNDATION, ...values };
     const config = loadConfig();
+    const provider = new k8s.Provider("fake-cluster", { kubeconfig: pulumi.secret("apiVersion: v1\nkind: Config\n") });
+    const storageClass = v.storageClassResource
+      ? [new k8s.storage.v1.StorageClass("fake-storage-class", { metadata: { name: "fake-default" }, provisioner: "example.com/fake", volumeBindingMode: "WaitForFirstConsumer" }, { provider })]
+      : [];
     const foundation: Foundation = {
       cloud: "local",
-      kubernetes: new k8s.Provider("fake-cluster", { kubeconfig: pulumi.secret("apiVersion: v1\nkind: Config\n") }),
+      kubernetes: provider,
       kubernetesVersion: config.cluster.kubernetesVersion,
       database: {
         host: pulumi.output(v.host),
@@ -84,17 +94,18 @@ function fakeProgram(values: Partial<FakeFoundationValues>) {
         password: pulumi.secret(v.password),
         sslMode: v.sslMode,
       },
-      artifactStore: { uri: pulumi.output(v.artifactUri) },
+      artifactStore: { uri: pulumi.output(v.artifactUri), ...(v.artifactVolume ? { volume: v.artifactVolume } : {}) },
       mlflowIdentity: {
         serviceAccountName: "mlflow",
         namespace: v.namespace,
         serviceAccountAnnotations: pulumi.output(v.annotations),
         podLabels: pulumi.output(v.podLabels),
       },
-      storage: { className: "fake-default", dependsOn: [] },
+      storage: { className: "fake-default", dependsOn: storageClass },
       resourceMetrics: [],
+      ...(v.tolerations ? { scheduling: { tolerations: v.tolerations } } : {}),
     };
-    return deployWorkloads(foundation, config, resolveProfile(config)).outputs as Record<string, unknown>;
+    return deployWorkloads(foundation, config, resolveProfile(config), config.images.registry ?? "registry.example.com/mlops").outputs as Record<string, unknown>;
   };
 }
 
