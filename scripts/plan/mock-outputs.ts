@@ -1,79 +1,43 @@
-import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
-
 /**
- * What the cloud would compute for a resource (ids, ARNs, endpoints), so that the program's
- * dependent resources see realistic values under mocks. One entry per resource type that the
- * program reads outputs of; every other type echoes its inputs.
+ * What the clouds would compute for the program's resources (ids, ARNs, endpoints) and answer to its
+ * data-source calls, so that dependent resources see realistic values under Pulumi's mocks. One entry
+ * per resource type the program reads outputs of; every other type echoes its inputs.
+ *
+ * The entries live in one file per provider under ./mocks (aws, gcp, azure, random); this module
+ * merges them into the tables the harness reads, and refuses a token defined twice.
  */
-type Computed = (args: MockResourceArgs) => Record<string, unknown>;
+import { awsMocks } from "./mocks/aws";
+import { azureMocks } from "./mocks/azure";
+import { gcpMocks } from "./mocks/gcp";
+import { randomMocks } from "./mocks/random";
+import type { ComputedId, ComputedOutputs, InvokeResult, ProviderMocks } from "./mocks/types";
 
-export const ACCOUNT_ID = "123456789012";
-export const DEPLOYER_SESSION_ARN = `arn:aws:sts::${ACCOUNT_ID}:assumed-role/platform-deployer/offline-deploy`;
-const arn = (service: string, resource: string, region = "us-west-2") => `arn:aws:${service}:${region}:${ACCOUNT_ID}:${resource}`;
+export type { ComputedId, ComputedOutputs, InvokeResult, ProviderMocks } from "./mocks/types";
+export { ACCOUNT_ID, DEPLOYER_SESSION_ARN, callerIdentity } from "./mocks/aws";
+export { CLOUD_SQL_PRIVATE_IP, GCP_PROJECT_NUMBER, GKE_CA, GKE_ENDPOINT } from "./mocks/gcp";
+export { AZURE_DEPLOYER_OBJECT_ID, AZURE_SUBSCRIPTION_ID, AZURE_TENANT_ID, OFFLINE_AKS_CA, aksUserKubeconfig } from "./mocks/azure";
 
-export const computedOutputs: Record<string, Computed> = {
-  "aws:ec2/vpc:Vpc": (a) => ({ arn: arn("ec2", `vpc/${a.name}`), defaultSecurityGroupId: `sg-default-${a.name}` }),
-  "aws:s3/bucketV2:BucketV2": (a) => ({ bucket: a.inputs.bucket ?? `${a.name}-bucket`, arn: `arn:aws:s3:::${a.inputs.bucket ?? `${a.name}-bucket`}` }),
-  "aws:s3/bucket:Bucket": (a) => {
-    // With bucketPrefix, S3 names the bucket <prefix><26 generated characters>.
-    const bucket = a.inputs.bucket ?? (a.inputs.bucketPrefix ? `${a.inputs.bucketPrefix}20260101000000000000000001` : `${a.name}-bucket`);
-    return { bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.us-west-2.amazonaws.com` };
-  },
-  "aws:kms/key:Key": (a) => ({ arn: arn("kms", `key/${a.name}`), keyId: `${a.name}-key-id` }),
-  "aws:iam/role:Role": (a) => ({ arn: `arn:aws:iam::${ACCOUNT_ID}:role/${a.inputs.name ?? a.name}`, name: a.inputs.name ?? a.name }),
-  "aws:iam/policy:Policy": (a) => ({ arn: `arn:aws:iam::${ACCOUNT_ID}:policy/${a.inputs.name ?? a.name}` }),
-  "aws:eks/cluster:Cluster": (a) => ({
-    arn: arn("eks", `cluster/${a.inputs.name ?? a.name}`),
-    name: a.inputs.name ?? a.name,
-    endpoint: `https://${a.name}.gr7.us-west-2.eks.amazonaws.com`,
-    certificateAuthority: { data: Buffer.from("offline-ca").toString("base64") },
-    identities: [{ oidcs: [{ issuer: `https://oidc.eks.us-west-2.amazonaws.com/id/${a.name.toUpperCase()}` }] }],
-    vpcConfig: { ...(a.inputs.vpcConfig ?? {}), clusterSecurityGroupId: `sg-cluster-${a.name}` },
-  }),
-  "aws:iam/openIdConnectProvider:OpenIdConnectProvider": (a) => ({
-    arn: `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${String(a.inputs.url ?? "").replace(/^https:\/\//, "")}`,
-  }),
-  "aws:rds/instance:Instance": (a) => {
-    const identifier = a.inputs.identifier ?? a.name;
-    const address = `${identifier}.abcdefghijkl.us-west-2.rds.amazonaws.com`;
-    return { identifier, address, endpoint: `${address}:${a.inputs.port ?? 5432}`, port: a.inputs.port ?? 5432, arn: arn("rds", `db:${identifier}`) };
-  },
-  "aws:ec2/launchTemplate:LaunchTemplate": (a) => ({ arn: arn("ec2", `launch-template/lt-${a.name}`), latestVersion: 1, defaultVersion: 1 }),
-  "aws:ec2/securityGroup:SecurityGroup": (a) => ({ arn: arn("ec2", `security-group/sg-${a.name}`) }),
-  "aws:eks/addon:Addon": (a) => ({ arn: arn("eks", `addon/${a.inputs.clusterName}/${a.inputs.addonName}/offline`), addonVersion: a.inputs.addonVersion ?? "v0.0.0-eksbuild.1" }),
-  "aws:cloudwatch/logGroup:LogGroup": (a) => ({ arn: arn("logs", `log-group:${a.inputs.name ?? a.name}`) }),
-  "random:index/randomId:RandomId": (a) => ({ hex: Buffer.from(a.name).toString("hex").slice(-8), b64Url: Buffer.from(a.name).toString("base64url").slice(-6) }),
-  "random:index/randomPassword:RandomPassword": (a) => ({ result: `offline-${a.name}-${"x".repeat(Number(a.inputs.length ?? 32))}`.slice(0, Number(a.inputs.length ?? 32) + 20) }),
-};
+/** Every provider's mocks, in the order they are merged. */
+export const providerMocks: Record<string, ProviderMocks> = { aws: awsMocks, gcp: gcpMocks, azure: azureMocks, random: randomMocks };
 
-/** Resource ids that the cloud derives from the resource (an S3 bucket's id is its name). */
-export const computedIds: Record<string, (state: Record<string, any>) => string> = {
-  "aws:s3/bucket:Bucket": (state) => state.bucket,
-  "aws:s3/bucketV2:BucketV2": (state) => state.bucket,
-};
-
-/** Data-source calls (invokes) the program makes, answered as the cloud would. */
-export const invokeResults: Record<string, (args: MockCallArgs) => Record<string, unknown>> = {
-  "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({ names: ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"], zoneIds: ["usw2-az1", "usw2-az2", "usw2-az3", "usw2-az4"] }),
-  // The deployer, as in CI: a session of an assumed role.
-  "aws:index/getCallerIdentity:getCallerIdentity": () => callerIdentity(),
-  // An assumed role's session resolves to its role (with its path), as IAM reports it.
-  "aws:iam/getSessionContext:getSessionContext": (a) => {
-    const m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(String(a.inputs.arn));
-    if (!m) return { arn: a.inputs.arn, issuerArn: a.inputs.arn, issuerId: "", issuerName: "", sessionName: "" };
-    return { arn: a.inputs.arn, issuerArn: `arn:${m[1]}:iam::${m[2]}:role/${m[3]}`, issuerId: "AROAOFFLINE", issuerName: m[3], sessionName: m[4] };
-  },
-  "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
-  "aws:index/getRegion:getRegion": () => ({ name: "us-west-2", region: "us-west-2" }),
-  // EKS publishes a default build of each add-on per Kubernetes version: the stand-in version names both.
-  "aws:eks/getAddonVersion:getAddonVersion": (a) => ({
-    addonName: a.inputs.addonName,
-    kubernetesVersion: a.inputs.kubernetesVersion,
-    version: `v${a.inputs.kubernetesVersion}.0-eksbuild.1`,
-  }),
-};
-
-/** The caller identity answered by `aws:index/getCallerIdentity`; a test may stand in another deployer. */
-export function callerIdentity(sessionArn: string = DEPLOYER_SESSION_ARN): Record<string, unknown> {
-  return { accountId: ACCOUNT_ID, arn: sessionArn, userId: `AROAOFFLINE:${sessionArn.split("/").pop()}` };
+function merge<T>(table: keyof ProviderMocks): Record<string, T> {
+  const merged: Record<string, T> = {};
+  const owner: Record<string, string> = {};
+  for (const [provider, mocks] of Object.entries(providerMocks)) {
+    for (const [token, fn] of Object.entries(mocks[table])) {
+      if (token in merged) throw new Error(`mock ${table} for ${token} defined by both mocks/${owner[token]}.ts and mocks/${provider}.ts`);
+      merged[token] = fn as T;
+      owner[token] = provider;
+    }
+  }
+  return merged;
 }
+
+/** What the cloud computes for a resource, by type token. */
+export const computedOutputs: Record<string, ComputedOutputs> = merge<ComputedOutputs>("computedOutputs");
+
+/** Resource ids that the cloud derives from the resource (an S3 bucket's id is its name, an ARM id its path). */
+export const computedIds: Record<string, ComputedId> = merge<ComputedId>("computedIds");
+
+/** Data-source calls (invokes) the program makes, answered as the cloud would, by invoke token. */
+export const invokeResults: Record<string, InvokeResult> = merge<InvokeResult>("invokeResults");

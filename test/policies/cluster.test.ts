@@ -117,7 +117,7 @@ const cases: RuleCase[] = [
     expected: /AKS cluster .* exports no audit log[\s\S]*GKE cluster .* does not send API server logs|GKE cluster .* does not send API server logs[\s\S]*AKS cluster .* exports no audit log/,
     good: () => {
       const aks = resource(AKS, {});
-      const setting = dependsOn(resource("azure-native:insights:DiagnosticSetting", { resourceUri: UNKNOWN, logs: [{ category: "kube-audit-admin", enabled: true }] }), "resourceUri", aks);
+      const setting = dependsOn(resource("azure-native:monitor:DiagnosticSetting", { resourceUri: UNKNOWN, logs: [{ category: "kube-audit-admin", enabled: true }] }), "resourceUri", aks);
       return [aks, setting, resource(GKE, { loggingConfig: { enableComponents: ["SYSTEM_COMPONENTS", "APISERVER"] } })];
     },
   },
@@ -199,6 +199,20 @@ test("CIDR containment handles IPv4, IPv6 and host bits", () => {
 
 test("an IPv6 ::/0 on a public endpoint is the whole internet too", async () => {
   expect(messages(await check(clusterNoPublicApi, [eks({ vpcConfig: { publicAccessCidrs: ["203.0.113.0/24", "::/0"] } })]))).toEqual([expect.stringContaining("open to ::/0")]);
+});
+
+test("GKE master authorized networks with no CIDR block admit no external address, whatever the allow-list", async () => {
+  // @pulumi/gcp: "Omit the nested cidrBlocks attribute to disallow external access (except the cluster node IPs)".
+  const closed = [
+    resource(GKE, { masterAuthorizedNetworksConfig: { cidrBlocks: [] } }, { name: "gke-empty" }),
+    resource(GKE, { masterAuthorizedNetworksConfig: {} }, { name: "gke-omitted" }),
+    resource(GKE, { masterAuthorizedNetworksConfig: { cidrBlocks: [], gcpPublicCidrsAccessEnabled: false } }, { name: "gke-no-gcp-ips" }),
+  ];
+  expect(messages(await check(clusterNoPublicApi, closed, { allowedCidrs: ["198.51.100.0/24"] }))).toEqual([]);
+  // Without the block at all, GKE admits everyone; Google Cloud's public addresses are still reported when let in.
+  expect(messages(await check(clusterNoPublicApi, [resource(GKE, {}, { name: "gke-open" })]))).toEqual([expect.stringMatching(/"gke-open"'s public endpoint admits every address/)]);
+  const gcpIps = resource(GKE, { masterAuthorizedNetworksConfig: { cidrBlocks: [], gcpPublicCidrsAccessEnabled: true } }, { name: "gke-gcp-ips" });
+  expect(messages(await check(clusterNoPublicApi, [gcpIps]))).toEqual([expect.stringContaining("admits every Google Cloud public IP address")]);
 });
 
 test("a node group naming subnets the stack does not declare cannot be verified and is reported", async () => {

@@ -157,3 +157,10 @@ test("an RDS instance on a parameter group declared outside the stack cannot be 
 test("requirePulumiProtect false leaves the protect option to the team", async () => {
   expect(await check(databaseDeletionProtection, [rds({}, { protect: false })], { requirePulumiProtect: false })).toEqual([]);
 });
+
+test("Cloud SQL enforces TLS through sslMode only: a requireSsl field (not in @pulumi/gcp 9.x) changes nothing", async () => {
+  const legacy = cloudSql({ ipConfiguration: { ipv4Enabled: false, requireSsl: true } });
+  expect(messages(await check(databaseTlsRequired, [legacy]))).toEqual([expect.stringContaining("accepts unencrypted connections (sslMode ALLOW_UNENCRYPTED_AND_ENCRYPTED)")]);
+  const mtls = cloudSql({ ipConfiguration: { ipv4Enabled: false, sslMode: "TRUSTED_CLIENT_CERTIFICATE_REQUIRED" } });
+  expect(messages(await check(databaseTlsRequired, [mtls]))).toEqual([]);
+});

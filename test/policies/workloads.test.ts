@@ -187,7 +187,17 @@ const cases: RuleCase[] = [
       release({ values: { grafana: { adminPassword: "prom-operator" } } }),
     ],
     expected: /key STORAGE holds a connection string with a password or key[\s\S]*values grafana.adminPassword is a literal secret/,
-    good: () => [release({ values: { grafana: { admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" } } } })],
+    good: () => [
+      release({
+        values: {
+          grafana: {
+            admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
+            // A toleration's key names a taint: not a secret.
+            tolerations: [{ key: "kubernetes.azure.com/scalesetpriority", operator: "Equal", value: "spot", effect: "NoSchedule" }],
+          },
+        },
+      }),
+    ],
   },
   {
     rule: workloadsNoClusterAdmin,
@@ -244,4 +254,16 @@ test("secret names are judged by their words", () => {
 test("image references split into repository, tag and digest", () => {
   expect(parseImage("registry:5000/team/app")).toEqual({ repository: "registry:5000/team/app", digest: undefined });
   expect(parseImage(`registry:5000/team/app:1.2@sha256:${"d".repeat(64)}`)).toEqual({ repository: "registry:5000/team/app", tag: "1.2", digest: `sha256:${"d".repeat(64)}` });
+});
+
+test("prod.json's allowed registries take the prod stacks' ECR and Artifact Registry paths, not look-alikes", async () => {
+  const prod = require("../../policies/config/prod.json")["workloads-image-provenance"] as Record<string, unknown>;
+  const digest = `@sha256:${"d".repeat(64)}`;
+  const withImage = (image: string) => deployment({ container: { image } });
+  for (const image of [`${ECR}/serving:0.1.0${digest}`, `europe-west4-docker.pkg.dev/acme-mlops-prod/mlops/serving:0.1.0${digest}`]) {
+    expect(messages(await check(workloadsImageProvenance, [withImage(image)], prod))).toEqual([]);
+  }
+  for (const image of [`europe-west4-docker.pkg.dev/acme-mlops-prod/mlops-scratch/serving:0.1.0${digest}`, `europe-west4-docker.pkg.dev/acme-mlops-dev/mlops/serving:0.1.0${digest}`]) {
+    expect(messages(await check(workloadsImageProvenance, [withImage(image)], prod))).toEqual([expect.stringContaining("is not from an allowed registry")]);
+  }
 });

@@ -27,7 +27,7 @@ export const clusterAuditLogs = stackRule(
       },
     },
     remediationSteps:
-      "EKS: enabledClusterLogTypes [\"api\", \"audit\", \"authenticator\"] and an aws.cloudwatch.LogGroup /aws/eks/<cluster>/cluster with retentionInDays >= the minimum. GKE: loggingConfig.enableComponents including APISERVER. AKS: an insights.DiagnosticSetting on the cluster with the kube-audit-admin category enabled.",
+      "EKS: enabledClusterLogTypes [\"api\", \"audit\", \"authenticator\"] and an aws.cloudwatch.LogGroup /aws/eks/<cluster>/cluster with retentionInDays >= the minimum. GKE: loggingConfig.enableComponents including APISERVER. AKS: a monitor.DiagnosticSetting (azure-native v3) on the cluster with the kube-audit-admin category enabled.",
   },
   (args, report) => {
     const { requiredLogTypes, minimumRetentionDays } = args.getConfig<Params>();

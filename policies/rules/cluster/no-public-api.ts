@@ -22,14 +22,14 @@ export const clusterNoPublicApi = resourceRule(
   {
     name: "cluster-no-public-api",
     description:
-      "The Kubernetes API endpoint is never open to the whole internet. A private endpoint passes; a public one must list the networks allowed to reach it, never 0.0.0.0/0 or ::/0, and with the allowedCidrs parameter every listed block must lie inside the allow-list. EKS defaults a public endpoint to 0.0.0.0/0, GKE without authorized networks and AKS without authorized IP ranges admit everyone.",
+      "The Kubernetes API endpoint is never open to the whole internet. A private endpoint passes; a public one must list the networks allowed to reach it, never 0.0.0.0/0 or ::/0, and with the allowedCidrs parameter every listed block must lie inside the allow-list. EKS defaults a public endpoint to 0.0.0.0/0, GKE without a masterAuthorizedNetworksConfig block and AKS without authorized IP ranges admit everyone; a GKE block with no cidrBlocks admits no external address.",
     severity: "critical",
     framework: cisEks("5.4.1 Restrict Access to the Control Plane Endpoint (GKE: master authorized networks; AKS: API server authorized IP ranges)"),
     clouds: ["aws", "gcp", "azure"],
     enforcementLevel: "mandatory",
     configSchema: { properties: { allowedCidrs: { type: "array", items: { type: "string" }, default: [] } } },
     remediationSteps:
-      "EKS: vpcConfig.endpointPublicAccess false, or publicAccessCidrs listing only your networks. GKE: privateClusterConfig.enablePrivateEndpoint or masterAuthorizedNetworksConfig.cidrBlocks. AKS: apiServerAccessProfile.enablePrivateCluster or authorizedIPRanges.",
+      "EKS: vpcConfig.endpointPublicAccess false, or publicAccessCidrs listing only your networks. GKE: privateClusterConfig.enablePrivateEndpoint, or a masterAuthorizedNetworksConfig block whose cidrBlocks list only your networks (or none: no external access). AKS: apiServerAccessProfile.enablePrivateCluster or authorizedIPRanges.",
   },
   [
     validateResourceOfType(aws.eks.Cluster, (cluster, args, report) => {
@@ -42,7 +42,15 @@ export const clusterNoPublicApi = resourceRule(
       const networks = cluster.masterAuthorizedNetworksConfig;
       const label = `GKE cluster "${args.name}"`;
       if (networks?.gcpPublicCidrsAccessEnabled === true) report(`${label} admits every Google Cloud public IP address: set masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled false`);
-      const cidrs = networks ? (networks.cidrBlocks ?? []).map((b: { cidrBlock: string }) => b.cidrBlock) : undefined;
+      // Without the block, GKE admits every address. With it, authorized networks are enforced and an
+      // empty (or omitted) cidrBlocks list admits nothing beyond Google's and the VPC's own addresses
+      // (@pulumi/gcp: "Omit the nested cidrBlocks attribute to disallow external access").
+      if (!networks) {
+        for (const p of problems(label, undefined, [])) report(p);
+        return;
+      }
+      const cidrs: string[] = (networks.cidrBlocks ?? []).map((b: { cidrBlock: string }) => b.cidrBlock);
+      if (cidrs.length === 0) return;
       for (const p of problems(label, cidrs, args.getConfig<Params>().allowedCidrs)) report(p);
     }),
     validateResourceOfType(azure.aksCluster, (cluster, args, report) => {

@@ -62,7 +62,8 @@ export const databaseTlsRequired = stackRule(
     });
     checkEach(resources.filter((r) => r.isType(gcp.sqlInstance)), report, (db, reportHere) => {
       const ip = db.props.settings?.ipConfiguration ?? {};
-      const enforced = ["ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"].includes(ip.sslMode) || ip.requireSsl === true;
+      // sslMode is the only TLS switch of settings.ipConfiguration (@pulumi/gcp 9.x has no requireSsl).
+      const enforced = ["ENCRYPTED_ONLY", "TRUSTED_CLIENT_CERTIFICATE_REQUIRED"].includes(ip.sslMode);
       if (!enforced) reportHere(`Cloud SQL instance "${db.name}" accepts unencrypted connections (sslMode ${ip.sslMode ?? "ALLOW_UNENCRYPTED_AND_ENCRYPTED"}): set sslMode "ENCRYPTED_ONLY"`);
     });
     checkEach(resources.filter((r) => r.isType(azure.postgresServer)), report, (db, reportHere) => {

@@ -43,7 +43,8 @@ export const azure = {
   postgresFirewallRule: resourceType("azure-native:dbforpostgresql:FirewallRule"),
   aksCluster: resourceType("azure-native:containerservice:ManagedCluster"),
   aksAgentPool: resourceType("azure-native:containerservice:AgentPool"),
-  diagnosticSetting: resourceType("azure-native:insights:DiagnosticSetting"),
+  /** azure-native v3 (`monitor.DiagnosticSetting`); `azure-native:insights:DiagnosticSetting` is only an alias of v1/v2. */
+  diagnosticSetting: resourceType("azure-native:monitor:DiagnosticSetting"),
   managementLock: resourceType("azure-native:authorization:ManagementLockAtResourceLevel"),
   keyVaultKey: resourceType("azure-native:keyvault:Key"),
 };

@@ -51,9 +51,14 @@ export const workloadsNoSecretLiterals = resourceRule(
           const where = path ? `${path}.${key}` : key;
           const credential = credentialIn(value);
           if (credential) report(`Helm release "${args.name}": values ${where} holds ${credential}; use the chart's existingSecret option`);
-          else if (isSecretName(key) && isLiteralSecretValue(value)) report(`Helm release "${args.name}": values ${where} is a literal secret; use the chart's existingSecret option`);
+          else if (isSecretName(key) && isLiteralSecretValue(value) && !namesALabel(object, key)) report(`Helm release "${args.name}": values ${where} is a literal secret; use the chart's existingSecret option`);
         }
       });
     }),
   ],
 );
+
+/** A toleration or a selector requirement (`{key, operator, ...}`): its `key` names a taint or label, not a secret. */
+function namesALabel(object: Record<string, unknown>, key: string): boolean {
+  return key === "key" && typeof object.operator === "string";
+}

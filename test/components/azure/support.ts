@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AzureFoundation, AzureFoundationArgs } from "../../../components/azure";
 import { runProgram, type DeclaredResource, type PlanResult } from "../../../scripts/plan/harness";
-import { registerAzureMocks } from "./mock-outputs";
 
 export const TAGS = { project: "mlops-platform", environment: "test", team: "t", "cost-center": "c", "managed-by": "pulumi" };
 
@@ -24,7 +23,6 @@ export function devArgs(overrides: Partial<AzureFoundationArgs> = {}): AzureFoun
       userPool: { vmSize: "Standard_D4s_v5", min: 1, max: 3, spot: true },
       upgradeChannel: "patch",
       nodeOsUpgradeChannel: "NodeImage",
-      grantDeployerClusterAdmin: true,
     },
     database: {
       postgresVersion: "16",
@@ -92,7 +90,6 @@ export interface AzurePlan {
 
 /** Declares AzureFoundation alone under the harness's mocks (the dev stack's config is loaded, not read). */
 export async function planAzure(args: AzureFoundationArgs, name = "mlops"): Promise<AzurePlan> {
-  registerAzureMocks();
   const values: Record<string, unknown> = {};
   const secret: Record<string, boolean> = {};
   const result = await runProgram({ stack: "dev" }, () => async () => {

@@ -7,7 +7,7 @@ import { REQUIRED_APIS } from "../../../components/gcp/apis";
 import { DATABASE_FLAGS } from "../../../components/gcp/database";
 import { KEY_ROTATION_PERIOD } from "../../../components/gcp/kms";
 import type { DeclaredResource } from "../../../scripts/plan/harness";
-import { CLOUD_SQL_PRIVATE_IP, GCP_PROJECT_NUMBER, GKE_CA, GKE_ENDPOINT } from "./mock-outputs";
+import { CLOUD_SQL_PRIVATE_IP, GCP_PROJECT_NUMBER, GKE_CA, GKE_ENDPOINT } from "../../../scripts/plan/mocks/gcp";
 import { declareFoundation, dependsOn, devArgs, idOf, ofType, one, prodArgs, T, type Declared } from "./support";
 
 const envs: Record<"dev" | "prod", Declared> = {} as never;

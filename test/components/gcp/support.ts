@@ -1,16 +1,5 @@
 import { GcpFoundation, type GcpFoundationArgs } from "../../../components/gcp";
 import { runProgram, type DeclaredResource, type PlanResult } from "../../../scripts/plan/harness";
-import { computedIds, computedOutputs, invokeResults } from "../../../scripts/plan/mock-outputs";
-import { gcpComputedIds, gcpComputedOutputs, gcpInvokeResults } from "./mock-outputs";
-
-// Until scripts/plan/mock-outputs.ts carries the GCP entries, add the missing ones (the shared ones win).
-for (const [from, into] of [
-  [gcpComputedOutputs, computedOutputs],
-  [gcpComputedIds, computedIds],
-  [gcpInvokeResults, invokeResults],
-] as [Record<string, unknown>, Record<string, unknown>][]) {
-  for (const [token, fn] of Object.entries(from)) if (!(token in into)) into[token] = fn;
-}
 
 export const T = {
   service: "gcp:projects/service:Service",

@@ -1,12 +1,7 @@
+/** What Azure computes for the Azure foundation's resources and invokes (components/azure), for Pulumi's mocks. */
 import { createHash } from "node:crypto";
-import type { MockCallArgs, MockResourceArgs } from "@pulumi/pulumi/runtime";
-import { computedIds, computedOutputs, invokeResults } from "../../../scripts/plan/mock-outputs";
+import type { ProviderMocks } from "./types";
 
-/**
- * What Azure computes for the resources and invokes of components/azure, in the shape of
- * scripts/plan/mock-outputs.ts (to be merged there; until then `registerAzureMocks` adds them to its
- * tables, which the harness reads at each resource registration).
- */
 export const AZURE_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000001";
 export const AZURE_TENANT_ID = "00000000-0000-0000-0000-0000000000aa";
 export const AZURE_DEPLOYER_OBJECT_ID = "00000000-0000-0000-0000-0000000000dd";
@@ -18,7 +13,7 @@ const guid = (seed: string) => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 };
 
-export const azureComputedOutputs: Record<string, (args: MockResourceArgs) => Record<string, unknown>> = {
+const computedOutputs: ProviderMocks["computedOutputs"] = {
   "azure-native:resources:ResourceGroup": (a) => ({ name: a.inputs.resourceGroupName ?? a.name }),
   "azure-native:network:VirtualNetwork": (a) => ({ name: a.inputs.virtualNetworkName ?? a.name }),
   "azure-native:privatedns:PrivateZone": (a) => ({ name: a.inputs.privateZoneName ?? a.name }),
@@ -61,7 +56,7 @@ export const azureComputedOutputs: Record<string, (args: MockResourceArgs) => Re
 };
 
 /** ARM ids: what other resources receive as `id` (role scopes, subnet references). */
-export const azureComputedIds: Record<string, (state: Record<string, any>) => string> = {
+const computedIds: ProviderMocks["computedIds"] = {
   "azure-native:resources:ResourceGroup": (s) => rgPath(s.name),
   "azure-native:network:VirtualNetwork": (s) => `${rgPath(s.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${s.name}`,
   "azure-native:network:Subnet": (s) => `${rgPath(s.resourceGroupName)}/providers/Microsoft.Network/virtualNetworks/${s.virtualNetworkName}/subnets/${s.subnetName ?? s.name}`,
@@ -95,14 +90,9 @@ export function aksUserKubeconfig(clusterName: string): string {
   return Buffer.from(yaml).toString("base64");
 }
 
-export const azureInvokeResults: Record<string, (args: MockCallArgs) => Record<string, unknown>> = {
+const invokeResults: ProviderMocks["invokeResults"] = {
   "azure-native:authorization:getClientConfig": () => ({ clientId: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", objectId: AZURE_DEPLOYER_OBJECT_ID, subscriptionId: AZURE_SUBSCRIPTION_ID, tenantId: AZURE_TENANT_ID }),
   "azure-native:containerservice:listManagedClusterUserCredentials": (a) => ({ kubeconfigs: [{ name: "clusterUser", value: aksUserKubeconfig(String(a.inputs.resourceName)) }] }),
 };
 
-/** Adds the Azure entries to the shared tables (idempotent; entries already there are kept). */
-export function registerAzureMocks(): void {
-  for (const [k, v] of Object.entries(azureComputedOutputs)) computedOutputs[k] ??= v;
-  for (const [k, v] of Object.entries(azureComputedIds)) computedIds[k] ??= v;
-  for (const [k, v] of Object.entries(azureInvokeResults)) invokeResults[k] ??= v;
-}
+export const azureMocks: ProviderMocks = { computedOutputs, computedIds, invokeResults };
