@@ -1,7 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { mixesArchitectures } from "../components/aws/instance-types";
 import { ALERT_NAMES } from "../components/kubernetes/alert-rules";
+import { CLOUD_SETTINGS, SUPPORTED_CLOUDS, type CloudConfig } from "./clouds/settings";
+import { DIGEST_PLACEHOLDER, IMAGE_NAMES } from "./images";
+
+export { SUPPORTED_CLOUDS } from "./clouds/settings";
+export { DIGEST_PLACEHOLDER, IMAGE_NAMES } from "./images";
+export { isCidr } from "./config-fields";
 
 /**
  * The stack's `mlops:` configuration: parsed and validated once, before any resource is declared.
@@ -9,14 +14,8 @@ import { ALERT_NAMES } from "../components/kubernetes/alert-rules";
  */
 export const NAMESPACE = "mlops";
 
-/** Clouds with a Foundation in components/; the schema accepts only these. */
-export const SUPPORTED_CLOUDS = ["aws"] as const;
-
-const cidr = z.string().refine(isCidr, { message: "expected an IPv4 CIDR block such as 10.0.0.0/16" });
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "expected a lower-case DNS label (a-z, 0-9, '-')").max(40);
 const quantity = z.string().regex(/^\d+(\.\d+)?(m|Mi|Gi|Ki)?$/, "expected a Kubernetes quantity such as 250m, 512Mi or 1");
-
-const iamPrincipalArn = z.string().regex(/^arn:aws:iam::\d{12}:(role|user)\/.+$/, "expected an IAM role or user ARN");
 
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/?#]+[^\s]*$/, "expected an https:// URL");
 
@@ -83,10 +82,6 @@ export const modelSchema = z
     path: ["retrainWebhookUrl"],
   });
 
-/** Stands for the digest CI pins before a deploy (scripts/ci/pin-images.sh): never deployable. */
-export const DIGEST_PLACEHOLDER = "pinned-by-ci";
-export const IMAGE_NAMES = ["serving", "drift", "monitor", "mlflow"] as const;
-
 /** A version or commit SHA: `latest` moves, so it pins nothing. */
 const imageTag = z
   .string()
@@ -105,6 +100,7 @@ const imageRef = z
   })
   .strict();
 
+/** The keys that mean the same on every cloud; `network`, `cluster` and `database` belong to the cloud. */
 export const configSchema = z
   .object({
     environment: z.enum(["dev", "prod"]),
@@ -113,57 +109,10 @@ export const configSchema = z
     tags: z
       .record(z.string(), z.string())
       .refine((t) => Boolean(t.team) && Boolean(t["cost-center"]), { message: "must include the tags team and cost-center" }),
-    network: z
-      .object({
-        /** /16 to /20: the VPC is cut into 16 equal subnets (public, private, database per AZ), /20 to /24 each. */
-        vpcCidr: cidr
-          .refine((c) => !isCidr(c) || (prefixLength(c) >= 16 && prefixLength(c) <= 20), { message: "expected a VPC block from /16 to /20 (it is cut into 16 subnets)" })
-          .default("10.0.0.0/16"),
-        availabilityZoneCount: z.number().int().min(2).max(4).default(3),
-      })
-      .strict()
-      .default({ vpcCidr: "10.0.0.0/16", availabilityZoneCount: 3 }),
-    cluster: z
-      .object({
-        kubernetesVersion: z.enum(["1.31", "1.32", "1.33", "1.34"]).default("1.33"),
-        /**
-         * Whether the API server has a public endpoint. With `false` only the private endpoint exists, and
-         * `pulumi up` must run inside the VPC (or a peered network listed in privateAccessCidrs).
-         */
-        endpointPublicAccess: z.boolean().default(true),
-        /** CIDRs allowed to reach the public API endpoint; 0.0.0.0/0 is refused in prod. Required while the public endpoint is on. */
-        publicAccessCidrs: z.array(cidr).default([]),
-        /** Networks inside the VPC or peered with it (a CI runner's subnet) allowed to reach the private endpoint on 443. */
-        privateAccessCidrs: z.array(cidr).default([]),
-        nodeInstanceTypes: z
-          .array(z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, "expected an EC2 instance type such as m6i.large"))
-          .min(1)
-          .refine((types) => !mixesArchitectures(types), { message: "mixes arm64 (Graviton) and x86_64 instance types: one node group runs one AMI" })
-          .optional(),
-        nodeCount: z
-          .object({ min: z.number().int().min(1), max: z.number().int().min(1), desired: z.number().int().min(1) })
-          .strict()
-          .refine((n) => n.min <= n.desired && n.desired <= n.max, { message: "expected min <= desired <= max" })
-          .optional(),
-        /**
-         * The only cluster admins (EKS access entries): the CI deploy role and a break-glass role. Taken from
-         * config alone, never from whoever runs `pulumi up`, so every run declares the same access.
-         */
-        adminPrincipalArns: z.array(iamPrincipalArn).min(1, "list at least the role that runs `pulumi up` (the CI deploy role) and a break-glass role"),
-        /** Read-only cluster access (AmazonEKSAdminViewPolicy): the pull-request preview role, on-call readers. */
-        viewerPrincipalArns: z.array(iamPrincipalArn).default([]),
-      })
-      .strict(),
-    database: z
-      .object({
-        instanceClass: z.string().regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "expected an RDS instance class such as db.t4g.medium").optional(),
-        allocatedStorageGb: z.number().int().min(20).max(65536).optional(),
-        // YAML reads `engineVersion: 16` as a number: take it as the version it spells.
-        engineVersion: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.enum(["15", "16", "17"])).default("16"),
-        backupRetentionDays: z.number().int().min(1).max(35).optional(),
-      })
-      .strict()
-      .default({ engineVersion: "16" }),
+    /** The cloud's own keys (infra/clouds/<cloud>/settings.ts): validated once the cloud is known. */
+    network: z.unknown().optional(),
+    cluster: z.unknown().optional(),
+    database: z.unknown().optional(),
     artifactStore: z
       .object({
         /** Key prefix inside the bucket where MLflow keeps artifacts. */
@@ -173,8 +122,14 @@ export const configSchema = z
       .default({ prefix: "mlflow" }),
     images: z
       .object({
-        /** Registry and path prefix, e.g. 123456789012.dkr.ecr.us-west-2.amazonaws.com/mlops: images are <registry>/<serving|drift|monitor|mlflow>. */
-        registry: z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, "expected a registry host with an optional path, without scheme or tag"),
+        /**
+         * Registry and path prefix: images are <registry>/<serving|drift|monitor|mlflow>. Default: the
+         * registry the foundation creates (ECR, Artifact Registry, ACR; localhost/mlops on a local cluster).
+         */
+        registry: z
+          .string()
+          .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, "expected a registry host with an optional path, without scheme or tag")
+          .optional(),
         tag: imageTag,
         serving: imageRef.default({}),
         drift: imageRef.default({}),
@@ -208,22 +163,6 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.cluster.endpointPublicAccess && c.cluster.publicAccessCidrs.length === 0) {
-      ctx.addIssue({ code: "custom", path: ["cluster", "publicAccessCidrs"], message: "the public endpoint is on: list the CIDRs allowed to reach it (or set endpointPublicAccess: false)" });
-    }
-    if (!c.cluster.endpointPublicAccess && c.cluster.publicAccessCidrs.length > 0) {
-      ctx.addIssue({ code: "custom", path: ["cluster", "publicAccessCidrs"], message: "the public endpoint is off (endpointPublicAccess: false): remove these CIDRs or turn it on" });
-    }
-    const overlap = c.cluster.adminPrincipalArns.filter((a) => c.cluster.viewerPrincipalArns.includes(a));
-    if (overlap.length) {
-      ctx.addIssue({ code: "custom", path: ["cluster", "viewerPrincipalArns"], message: `already cluster admins: ${overlap.join(", ")}` });
-    }
-    if (c.environment === "prod" && c.cluster.publicAccessCidrs.some((x) => x.endsWith("/0"))) {
-      ctx.addIssue({ code: "custom", path: ["cluster", "publicAccessCidrs"], message: "0.0.0.0/0 is not allowed in prod: list the CIDRs of your offices or VPN" });
-    }
-    if (c.environment === "prod" && c.database.backupRetentionDays !== undefined && c.database.backupRetentionDays < 14) {
-      ctx.addIssue({ code: "custom", path: ["database", "backupRetentionDays"], message: "prod keeps database backups at least 14 days" });
-    }
     if (c.environment === "prod") {
       c.models.forEach((m, i) => {
         if (m.challenger && !m.challenger.shadow && m.challenger.weight > 10) {
@@ -233,7 +172,8 @@ export const configSchema = z
     }
   });
 
-export type PlatformConfig = z.infer<typeof configSchema>;
+/** The neutral keys, and the chosen cloud's `network`, `cluster` and `database` (discriminated by `cloud`). */
+export type PlatformConfig = Omit<z.infer<typeof configSchema>, "cloud" | "network" | "cluster" | "database"> & CloudConfig;
 export type ModelConfig = z.infer<typeof modelSchema>;
 
 export class ConfigError extends Error {
@@ -256,11 +196,17 @@ export function readRawConfig(config: pulumi.Config = new pulumi.Config(NAMESPAC
 
 /** Validates raw values; every problem names the key, the value given and what is allowed. */
 export function parseConfig(raw: Record<string, unknown>): PlatformConfig {
-  const unknownKeys = Object.keys(raw).filter((k) => !(k in configSchema.shape));
-  const result = configSchema.safeParse(raw);
-  if (result.success && unknownKeys.length === 0) return result.data;
-  const problems = result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, raw));
-  return fail(problems);
+  const neutral = configSchema.safeParse(raw);
+  const problems = neutral.success ? [] : neutral.error.issues.map((issue) => describeIssue(issue, raw));
+  // The cloud's keys are checked as soon as the cloud is known, so one run names every problem.
+  const cloud = SUPPORTED_CLOUDS.find((c) => c === raw.cloud);
+  if (!cloud) return fail(problems);
+  const target = CLOUD_SETTINGS[cloud] as { schema: z.ZodType<Record<string, unknown>>; issues: (env: unknown, s: any) => { path: (string | number)[]; message: string }[] };
+  const settings = target.schema.safeParse({ network: raw.network ?? {}, cluster: raw.cluster ?? {}, database: raw.database ?? {} });
+  if (!settings.success) problems.push(...settings.error.issues.map((issue) => describeIssue(issue, raw)));
+  else problems.push(...target.issues(raw.environment, settings.data).map((issue) => describeIssue({ code: "custom", input: undefined, ...issue } as z.core.$ZodIssue, raw)));
+  if (problems.length || !neutral.success || !settings.success) return fail(problems);
+  return { ...neutral.data, ...settings.data, cloud } as PlatformConfig;
 }
 
 /**
@@ -335,20 +281,4 @@ function parseMaybeJson(value: string): unknown {
     }
   }
   return value;
-}
-
-function prefixLength(cidr: string): number {
-  return Number(cidr.split("/")[1]);
-}
-
-export function isCidr(value: string): boolean {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
-  if (!m) return false;
-  const octets = m.slice(1, 5).map(Number);
-  const bits = Number(m[5]);
-  if (octets.some((o) => o > 255) || bits > 32) return false;
-  // Host bits must be zero, or the block is ambiguous (10.0.0.1/16).
-  const addr = ((octets[0] << 24) | (octets[1] << 16) | (octets[2] << 8) | octets[3]) >>> 0;
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return (addr & mask) >>> 0 === addr;
 }

@@ -1,50 +1,48 @@
-import * as pulumi from "@pulumi/pulumi";
-import { AwsFoundation } from "../components/aws";
+import type * as pulumi from "@pulumi/pulumi";
 import type { Foundation, FoundationOutputs } from "../components/contracts";
-import { IMAGE_NAMES, type PlatformConfig } from "./config";
+import type { PlatformConfig } from "./config";
 import type { EnvironmentProfile } from "./profiles";
+import type { BuiltFoundation, FoundationRequest } from "./clouds/target";
 
-/** Where MLflow runs: the cloud's workload identity trusts exactly this service account. */
-export const MLFLOW_SERVICE_ACCOUNT = { namespace: "mlops", name: "mlflow" };
+export { MLFLOW_SERVICE_ACCOUNT } from "./clouds/target";
 
 export interface FoundationResult {
   foundation: Foundation;
   /** Stack outputs, the same names on every cloud (FoundationOutputs). */
   outputs: Record<keyof FoundationOutputs, pulumi.Input<unknown>>;
+  /** Where images are pulled from when `mlops:images.registry` is unset: the registry the foundation creates. */
+  defaultImageRegistry: string;
 }
 
 /**
- * Builds the Foundation of the stack's cloud from the config and the environment profile. One case
- * per cloud: each maps the cloud-neutral config and profile onto its own components' explicit args.
+ * Builds the Foundation of the stack's cloud. Each cloud module (infra/clouds/<cloud>/) maps its own
+ * settings and the environment's neutral decisions onto its components' explicit arguments; modules
+ * load lazily, so a stack loads one cloud's SDK only.
  */
-export async function buildFoundation(config: PlatformConfig, profile: EnvironmentProfile, tags: Record<string, string>): Promise<FoundationResult> {
-  switch (config.cloud) {
-    case "aws":
-      return buildAws(config, profile, tags);
-  }
-}
-
-async function buildAws(config: PlatformConfig, profile: EnvironmentProfile, tags: Record<string, string>): Promise<FoundationResult> {
-  const name = `mlops-${config.environment}`;
-  const aws = new AwsFoundation(name, {
-    clusterName: name,
-    network: { vpcCidr: config.network.vpcCidr, availabilityZoneCount: config.network.availabilityZoneCount, ...profile.network },
-    cluster: {
-      kubernetesVersion: config.cluster.kubernetesVersion,
-      endpointPublicAccess: config.cluster.endpointPublicAccess,
-      publicAccessCidrs: config.cluster.publicAccessCidrs,
-      privateAccessCidrs: config.cluster.privateAccessCidrs,
-      adminPrincipalArns: config.cluster.adminPrincipalArns,
-      viewerPrincipalArns: config.cluster.viewerPrincipalArns,
-      awsProfile: new pulumi.Config("aws").get("profile"),
-      nodeGroup: { capacityType: profile.cluster.capacityType, instanceTypes: profile.cluster.instanceTypes, ...profile.cluster.nodeCount, diskSizeGb: profile.cluster.nodeDiskGb },
-    },
-    database: { engineVersion: config.database.engineVersion, ...profile.database },
-    artifactStore: { prefix: config.artifactStore.prefix, ...profile.artifactStore },
-    imageRegistry: { prefix: "mlops", images: IMAGE_NAMES, untaggedExpiryDays: 14, forceDelete: profile.artifactStore.forceDestroy },
-    mlflowServiceAccount: MLFLOW_SERVICE_ACCOUNT,
-    logRetentionDays: profile.logRetentionDays,
+export async function buildFoundation(config: PlatformConfig, profile: EnvironmentProfile, tags: Record<string, string>, stack: string): Promise<FoundationResult> {
+  const request = <S>(settings: S): FoundationRequest<S> => ({
+    name: `mlops-${config.environment}`,
+    environment: config.environment,
+    stack,
+    settings,
+    artifactPrefix: config.artifactStore.prefix,
+    profile,
     tags,
   });
-  return { foundation: aws.foundation, outputs: { ...aws.outputs } };
+  let built: BuiltFoundation;
+  switch (config.cloud) {
+    case "aws":
+      built = await (await import("./clouds/aws/foundation")).buildAwsFoundation(request({ network: config.network, cluster: config.cluster, database: config.database }));
+      break;
+    case "gcp":
+      built = await (await import("./clouds/gcp/foundation")).buildGcpFoundation(request({ network: config.network, cluster: config.cluster, database: config.database }));
+      break;
+    case "azure":
+      built = await (await import("./clouds/azure/foundation")).buildAzureFoundation(request({ network: config.network, cluster: config.cluster, database: config.database }));
+      break;
+    case "local":
+      built = await (await import("./clouds/local/foundation")).buildLocalFoundation(request({ network: config.network, cluster: config.cluster, database: config.database }));
+      break;
+  }
+  return { foundation: built.component.foundation, outputs: { ...built.component.outputs }, defaultImageRegistry: built.defaultImageRegistry };
 }

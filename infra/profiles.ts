@@ -1,31 +1,34 @@
 import type { PlatformConfig } from "./config";
 
 /**
- * Every dev-versus-prod decision of the platform, made once, here (PRODUCT.md "Environments").
- * Components receive these values explicitly and never look at the environment name themselves.
+ * Every dev-versus-prod decision that holds on any cloud, made once, here (PRODUCT.md "Environments"):
+ * availability, protection, retention, spot capacity, the workloads and the alerts. What a decision
+ * means in one cloud's resources (instance types, tiers, SKUs) is that cloud's profile, in
+ * infra/clouds/<cloud>.ts. Components receive these values explicitly and never look at the
+ * environment name themselves.
  */
 export interface EnvironmentProfile {
   network: {
-    /** One NAT gateway for the VPC (dev) or one per availability zone (prod). */
-    natGateways: "single" | "perAz";
+    /** One NAT for the network (dev) or one per availability zone (prod). */
+    egressPerZone: boolean;
     flowLogs: boolean;
   };
   cluster: {
-    capacityType: "SPOT" | "ON_DEMAND";
-    instanceTypes: string[];
-    nodeCount: { min: number; max: number; desired: number };
-    /** Root volume of every node (encrypted gp3): images and emptyDirs live there. */
-    nodeDiskGb: number;
+    /** Spot/preemptible capacity for the workload nodes (dev only). */
+    spot: boolean;
+    /** Control plane and nodes spread over zones (regional GKE, AKS zones, 3 AZs on EKS). */
+    zoneRedundant: boolean;
+    /** Secrets in etcd encrypted with a key the stack owns (EKS always does). */
+    customerManagedSecretsKey: boolean;
   };
   database: {
-    instanceClass: string;
-    allocatedStorageGb: number;
-    maxAllocatedStorageGb: number;
-    multiAz: boolean;
+    /** A standby in another zone (RDS multi-AZ, Cloud SQL REGIONAL, zone-redundant Flexible Server). */
+    highAvailability: boolean;
     backupRetentionDays: number;
+    /** Deletion protection at the cloud, `protect` in Pulumi, a final snapshot where the cloud has one. */
     deletionProtection: boolean;
-    skipFinalSnapshot: boolean;
-    performanceInsights: boolean;
+    /** Backups copied to another region where the cloud offers it. */
+    geoRedundantBackups: boolean;
   };
   artifactStore: {
     forceDestroy: boolean;
@@ -33,6 +36,8 @@ export interface EnvironmentProfile {
     /** Days after which current objects move to cold storage; undefined keeps them hot. */
     coldStorageAfterDays?: number;
     abortIncompleteUploadDays: number;
+    /** Objects encrypted with a key the stack owns (S3 always is). */
+    customerManagedKey: boolean;
   };
   logRetentionDays: number;
   workloads: {
@@ -82,19 +87,10 @@ const res = (cpuRequest: string, memoryRequest: string, cpuLimit: string, memory
 
 export const PROFILES: Record<PlatformConfig["environment"], EnvironmentProfile> = {
   dev: {
-    network: { natGateways: "single", flowLogs: false },
-    cluster: { capacityType: "SPOT", instanceTypes: ["t3.large", "t3a.large"], nodeCount: { min: 1, max: 3, desired: 2 }, nodeDiskGb: 50 },
-    database: {
-      instanceClass: "db.t4g.medium",
-      allocatedStorageGb: 20,
-      maxAllocatedStorageGb: 50,
-      multiAz: false,
-      backupRetentionDays: 1,
-      deletionProtection: false,
-      skipFinalSnapshot: true,
-      performanceInsights: false,
-    },
-    artifactStore: { forceDestroy: true, noncurrentVersionExpirationDays: 7, abortIncompleteUploadDays: 1 },
+    network: { egressPerZone: false, flowLogs: false },
+    cluster: { spot: true, zoneRedundant: false, customerManagedSecretsKey: false },
+    database: { highAvailability: false, backupRetentionDays: 1, deletionProtection: false, geoRedundantBackups: false },
+    artifactStore: { forceDestroy: true, noncurrentVersionExpirationDays: 7, abortIncompleteUploadDays: 1, customerManagedKey: false },
     logRetentionDays: 7,
     workloads: {
       mlflowReplicas: 1,
@@ -124,19 +120,10 @@ export const PROFILES: Record<PlatformConfig["environment"], EnvironmentProfile>
     alerts: { errorRatio: 0.02, latencyP95Seconds: 0.1, driftShareWarning: 0.3, driftShareCritical: 0.7, qualityWindow: "1h", qualityMinLabels: 100 },
   },
   prod: {
-    network: { natGateways: "perAz", flowLogs: true },
-    cluster: { capacityType: "ON_DEMAND", instanceTypes: ["m6i.xlarge"], nodeCount: { min: 3, max: 12, desired: 3 }, nodeDiskGb: 100 },
-    database: {
-      instanceClass: "db.m6g.large",
-      allocatedStorageGb: 100,
-      maxAllocatedStorageGb: 500,
-      multiAz: true,
-      backupRetentionDays: 14,
-      deletionProtection: true,
-      skipFinalSnapshot: false,
-      performanceInsights: true,
-    },
-    artifactStore: { forceDestroy: false, noncurrentVersionExpirationDays: 90, coldStorageAfterDays: 90, abortIncompleteUploadDays: 7 },
+    network: { egressPerZone: true, flowLogs: true },
+    cluster: { spot: false, zoneRedundant: true, customerManagedSecretsKey: true },
+    database: { highAvailability: true, backupRetentionDays: 14, deletionProtection: true, geoRedundantBackups: true },
+    artifactStore: { forceDestroy: false, noncurrentVersionExpirationDays: 90, coldStorageAfterDays: 90, abortIncompleteUploadDays: 7, customerManagedKey: true },
     logRetentionDays: 90,
     workloads: {
       mlflowReplicas: 2,
@@ -167,23 +154,12 @@ export const PROFILES: Record<PlatformConfig["environment"], EnvironmentProfile>
   },
 };
 
-/** The environment's profile with the stack's explicit overrides applied. */
+/** The environment's profile with the stack's explicit overrides of neutral keys applied. */
 export function resolveProfile(config: PlatformConfig): EnvironmentProfile {
   const base = PROFILES[config.environment];
   return {
     ...base,
-    cluster: {
-      ...base.cluster,
-      instanceTypes: config.cluster.nodeInstanceTypes ?? base.cluster.instanceTypes,
-      nodeCount: config.cluster.nodeCount ?? base.cluster.nodeCount,
-    },
-    database: {
-      ...base.database,
-      instanceClass: config.database.instanceClass ?? base.database.instanceClass,
-      allocatedStorageGb: config.database.allocatedStorageGb ?? base.database.allocatedStorageGb,
-      maxAllocatedStorageGb: Math.max(base.database.maxAllocatedStorageGb, (config.database.allocatedStorageGb ?? 0) * 2),
-      backupRetentionDays: config.database.backupRetentionDays ?? base.database.backupRetentionDays,
-    },
+    database: { ...base.database, backupRetentionDays: ("backupRetentionDays" in config.database ? config.database.backupRetentionDays : undefined) ?? base.database.backupRetentionDays },
     workloads: {
       ...base.workloads,
       prometheusRetention: config.monitoring.prometheusRetention ?? base.workloads.prometheusRetention,

@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { buildFoundation } from "./foundation";
 import { resolveProfile } from "./profiles";
@@ -12,7 +13,7 @@ export async function main(): Promise<Record<string, unknown>> {
   const config = loadConfig();
   const profile = resolveProfile(config);
   const tags = standardTags(config);
-  const foundation = await buildFoundation(config, profile, tags);
-  const workloads = deployWorkloads(foundation.foundation, config, profile);
+  const foundation = await buildFoundation(config, profile, tags, pulumi.getStack());
+  const workloads = deployWorkloads(foundation.foundation, config, profile, config.images.registry ?? foundation.defaultImageRegistry);
   return { ...foundation.outputs, ...workloads.outputs };
 }

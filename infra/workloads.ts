@@ -13,13 +13,14 @@ export interface WorkloadsResult {
 export const NAMESPACES = { platform: "mlops", monitoring: "monitoring" } as const;
 
 /** Deploys the ML workloads on a Foundation, every environment decision taken from the profile. */
-export function deployWorkloads(foundation: Foundation, config: PlatformConfig, profile: EnvironmentProfile): WorkloadsResult {
+/** `registry`: `mlops:images.registry`, or the registry the foundation creates. */
+export function deployWorkloads(foundation: Foundation, config: PlatformConfig, profile: EnvironmentProfile, registry: string): WorkloadsResult {
   const w = profile.workloads;
   const platform = new Platform(`mlops-${config.environment}`, {
     foundation,
     namespace: NAMESPACES.platform,
     monitoringNamespace: NAMESPACES.monitoring,
-    images: resolveImages(config, profile),
+    images: resolveImages(config, profile, registry),
     models: config.models.map((m) => modelWorkload(m, profile)),
     mlflow: { replicas: w.mlflowReplicas, workers: w.mlflowWorkers, resources: w.resources.mlflow },
     serving: { cpuUtilization: w.hpaCpuUtilization, reloadIntervalSeconds: w.servingReloadIntervalSeconds },
@@ -48,10 +49,10 @@ export function deployWorkloads(foundation: Foundation, config: PlatformConfig, 
   };
 }
 
-export function resolveImages(config: PlatformConfig, profile: EnvironmentProfile): PlatformImages {
+export function resolveImages(config: PlatformConfig, profile: EnvironmentProfile, registry: string): PlatformImages {
   const ref = (name: "serving" | "drift" | "monitor" | "mlflow") => {
     const image = config.images[name];
-    return imageReference({ registry: config.images.registry, name, tag: image.tag ?? config.images.tag, digest: previewDigest(image.digest) }, profile.workloads.preferDigests);
+    return imageReference({ registry, name, tag: image.tag ?? config.images.tag, digest: previewDigest(image.digest) }, profile.workloads.preferDigests);
   };
   return { serving: ref("serving"), drift: ref("drift"), monitor: ref("monitor"), mlflow: ref("mlflow"), version: config.images.tag };
 }

@@ -6,7 +6,7 @@ import { DiagnosticSetting } from "@pulumi/azure-native/monitor/diagnosticSettin
 import { Workspace } from "@pulumi/azure-native/operationalinsights/workspace";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Tags } from "../contracts";
+import type { Tags, Toleration } from "../contracts";
 import { execKubeconfig } from "../shared/kubeconfig";
 import { grant } from "./roles";
 
@@ -16,6 +16,13 @@ export const AKS_AAD_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630";
 export const DEFAULT_STORAGE_CLASS = "managed-csi";
 /** The taint AKS puts on every spot node; only pods tolerating it run there. */
 export const SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule";
+
+/** The toleration of a `key=value:Effect` node taint, for the pods that may run on those nodes. */
+export function tolerationOf(taint: string): Toleration {
+  const m = /^([^=]+)=([^:]*):(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(taint);
+  if (!m) throw new Error(`not a node taint key=value:Effect: ${taint}`);
+  return { key: m[1], operator: "Equal", value: m[2], effect: m[3] as Toleration["effect"] };
+}
 /** Keeps application pods off the system pool when a regular user pool exists. */
 export const SYSTEM_ONLY_TAINT = "CriticalAddonsOnly=true:NoSchedule";
 /** The AKS control-plane log categories exported for the audit trail (writes through the API server, and Entra ID authentication). */
@@ -45,7 +52,6 @@ export interface ClusterArgs {
   /** Entra ID groups whose members are cluster admins (Azure RBAC). */
   adminGroupObjectIds: string[];
   /** The principal running `pulumi up` (getClientConfig's objectId): granted AKS RBAC Cluster Admin so the program can deploy the workloads. */
-  deployerObjectId?: pulumi.Input<string>;
   /** No local (certificate) admin account: every access goes through Entra ID. */
   disableLocalAccounts: boolean;
   /** Spread nodes over availability zones 1-3. */
@@ -198,10 +204,12 @@ export class Cluster extends pulumi.ComponentResource {
       { parent: this, ignoreChanges: ["count"] },
     );
 
-    const access: pulumi.Resource[] = [];
-    if (args.deployerObjectId !== undefined) {
-      access.push(grant(`${name}-deployer-cluster-admin`, { subscriptionId: args.subscriptionId, principalId: args.deployerObjectId, role: "aksRbacClusterAdmin", scope: this.cluster.id }, parent));
-    }
+    // The configured admin groups (CI's deploy identity's group, a break-glass group) and nobody else, whoever
+    // runs `pulumi up`: with Azure RBAC, Kubernetes access is a role assignment on the cluster. One per
+    // group, named after it, so adding a group never replaces another's access.
+    const access: pulumi.Resource[] = args.adminGroupObjectIds.map((groupId) =>
+      grant(`${name}-admin-${groupId}`, { subscriptionId: args.subscriptionId, principalId: groupId, principalType: "Group", role: "aksRbacClusterAdmin", scope: this.cluster.id }, parent),
+    );
     if (args.auditLogRetentionDays !== undefined) this.exportAuditLogs(name, args, args.auditLogRetentionDays);
 
     // Only the CA is taken from the user credentials (an AAD cluster's carry no token anyway); the user runs kubelogin.
@@ -220,7 +228,7 @@ export class Cluster extends pulumi.ComponentResource {
         }),
       ),
     );
-    // Workloads wait for the user nodes and for the deployer's access: a provider that depends on them orders every object after them.
+    // Workloads wait for the user nodes and for the admins' access: a provider that depends on them orders every object after them.
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this, dependsOn: [userPool, ...access] });
     this.registerOutputs({ name: this.name, oidcIssuerUrl: this.oidcIssuerUrl });
   }

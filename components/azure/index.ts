@@ -3,7 +3,7 @@ import { ResourceGroup } from "@pulumi/azure-native/resources/resourceGroup";
 import * as pulumi from "@pulumi/pulumi";
 import type { Foundation, FoundationComponent, FoundationOutputs, Tags } from "../contracts";
 import { ArtifactStore, type ArtifactStoreArgs } from "./artifact-store";
-import { Cluster, type NodeOsUpgradeChannel, type UpgradeChannel } from "./cluster";
+import { Cluster, SPOT_TAINT, tolerationOf, type NodeOsUpgradeChannel, type UpgradeChannel } from "./cluster";
 import { Database, POSTGRES_PORT, type DatabaseArgs } from "./database";
 import { WorkloadIdentity } from "./identity";
 import { KeyVault } from "./keys";
@@ -55,8 +55,6 @@ export interface AzureFoundationArgs {
     nodeOsUpgradeChannel: NodeOsUpgradeChannel;
     /** Export the control plane's audit logs to Log Analytics, kept this many days; unset: none. */
     auditLogRetentionDays?: number;
-    /** Grant the principal running `pulumi up` AKS RBAC Cluster Admin (it deploys the workloads through the API). */
-    grantDeployerClusterAdmin: boolean;
   };
   database: Pick<DatabaseArgs, "postgresVersion" | "skuName" | "skuTier" | "storageGb" | "backupRetentionDays" | "geoRedundantBackup" | "zoneRedundantHa" | "deletionProtection">;
   artifactStore: Pick<ArtifactStoreArgs, "prefix" | "redundancy" | "publicNetworkAccess" | "softDeleteDays" | "noncurrentVersionExpirationDays" | "coolAfterDays">;
@@ -135,7 +133,6 @@ export class AzureFoundation extends pulumi.ComponentResource implements Foundat
         tenantId: client.tenantId,
         clusterName: args.clusterName,
         network: { aksSubnetId: this.network.aksSubnetId, podCidr: args.network.podCidr, serviceCidr: args.network.serviceCidr, dnsServiceIp: args.network.dnsServiceIp },
-        deployerObjectId: args.cluster.grantDeployerClusterAdmin ? client.objectId : undefined,
         secretsEncryptionKey: secretsKey ? { keyIdWithVersion: secretsKey.keyUriWithVersion, keyResourceId: secretsKey.id } : undefined,
       },
       parent,
@@ -208,6 +205,8 @@ export class AzureFoundation extends pulumi.ComponentResource implements Foundat
       // AKS ships the Azure Disk CSI driver and its default class, and metrics-server.
       storage: { className: this.cluster.storageClassName, dependsOn: [] },
       resourceMetrics: [],
+      // AKS taints spot pools; without the toleration the platform's pods would all crowd onto the system pool.
+      scheduling: args.cluster.userPool.spot ? { tolerations: [tolerationOf(SPOT_TAINT)] } : undefined,
     };
     this.outputs = {
       clusterName: this.cluster.name,

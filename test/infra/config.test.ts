@@ -30,8 +30,25 @@ test("a wrong enum names the key, the value and the allowed values", async () =>
 });
 
 test("an unsupported cloud is refused with the clouds that exist", async () => {
+  const { problems } = await problemsOf({ overrides: { "mlops:cloud": "openstack" } });
+  expect(problems).toEqual(['mlops:cloud: got "openstack"; expected one of "aws", "gcp", "azure", "local"']);
+});
+
+test("each cloud validates its own keys: another cloud's key is named, with what the chosen cloud expects", async () => {
+  // The dev stack's AWS cluster keys under GCP: adminPrincipalArns is no GCP key.
   const { problems } = await problemsOf({ overrides: { "mlops:cloud": "gcp" } });
-  expect(problems).toEqual(['mlops:cloud: got "gcp"; expected one of "aws"']);
+  expect([...problems].sort()).toEqual([
+    'mlops:cluster: unknown field(s) "adminPrincipalArns", "viewerPrincipalArns"',
+    'mlops:network: unknown field(s) "vpcCidr", "availabilityZoneCount"',
+  ]);
+});
+
+test("an Azure stack needs its admin groups and refuses an API server open to all in prod", async () => {
+  const azure = { "mlops:cloud": "azure", "mlops:environment": "prod", "mlops:models": "[]", "mlops:network": "{}", "mlops:cluster": JSON.stringify({ publicAccessCidrs: ["0.0.0.0/0"] }) };
+  const { problems } = await problemsOf({ overrides: azure });
+  expect(problems).toEqual(["mlops:cluster.adminGroupObjectIds: missing (required); required (array)"]);
+  const withGroups = await problemsOf({ overrides: { ...azure, "mlops:cluster": JSON.stringify({ publicAccessCidrs: ["0.0.0.0/0"], adminGroupObjectIds: ["3f2b9c1e-7d4a-4e8b-9a61-2c5d8e0f1a11"] }) } });
+  expect(withGroups.problems).toEqual(['mlops:cluster.publicAccessCidrs: got ["0.0.0.0/0"]; 0.0.0.0/0 is not allowed in prod: list the CIDRs of your offices or VPN']);
 });
 
 test("an invalid CIDR names the nested key and the value", async () => {

@@ -4,6 +4,7 @@
  * per area live in test/components/aws/.
  */
 import { PROFILES, resolveProfile } from "../../infra/profiles";
+import { AWS_PROFILES, resolveAwsProfile } from "../../infra/clouds/aws/settings";
 import { parseConfig } from "../../infra/config";
 import type { DeclaredResource, PlanResult } from "../../scripts/plan/harness";
 import { readStackConfig } from "../../scripts/plan/stack-config";
@@ -40,17 +41,19 @@ describe("the dev/prod table", () => {
     expect(d.capacityType).toBe("SPOT");
     expect(p.capacityType).toBe("ON_DEMAND");
     const scaling = (n: { min: number; max: number; desired: number }) => ({ minSize: n.min, maxSize: n.max, desiredSize: n.desired });
-    expect(d.scalingConfig).toEqual(scaling(PROFILES.dev.cluster.nodeCount));
-    expect(p.scalingConfig).toEqual(scaling(PROFILES.prod.cluster.nodeCount));
-    expect(d.instanceTypes).toEqual(PROFILES.dev.cluster.instanceTypes);
-    expect(p.instanceTypes).toEqual(PROFILES.prod.cluster.instanceTypes);
+    expect(d.scalingConfig).toEqual(scaling(AWS_PROFILES.dev.cluster.nodeCount));
+    expect(p.scalingConfig).toEqual(scaling(AWS_PROFILES.prod.cluster.nodeCount));
+    expect(d.instanceTypes).toEqual(AWS_PROFILES.dev.cluster.instanceTypes);
+    expect(p.instanceTypes).toEqual(AWS_PROFILES.prod.cluster.instanceTypes);
     expect(p.scalingConfig.minSize).toBeGreaterThan(d.scalingConfig.minSize);
     expect(p.scalingConfig.maxSize).toBeGreaterThan(d.scalingConfig.maxSize);
   });
 
   test("spot capacity is a dev-only profile choice", () => {
-    expect(PROFILES.dev.cluster.capacityType).toBe("SPOT");
-    expect(PROFILES.prod.cluster.capacityType).toBe("ON_DEMAND");
+    expect(PROFILES.dev.cluster.spot).toBe(true);
+    expect(PROFILES.prod.cluster.spot).toBe(false);
+    expect(AWS_PROFILES.dev.cluster.capacityType).toBe("SPOT");
+    expect(AWS_PROFILES.prod.cluster.capacityType).toBe("ON_DEMAND");
   });
 
   test("database: single AZ in dev, multi-AZ in prod", () => {
@@ -127,7 +130,10 @@ describe("stack config overrides reach the foundation", () => {
       images: { registry: "r.example.com", tag: "1" },
     });
     const profile = resolveProfile(config);
-    expect(profile.cluster).toEqual({ ...PROFILES.dev.cluster, nodeCount: { min: 2, max: 2, desired: 2 } });
+    if (config.cloud !== "aws") throw new Error("expected an AWS config");
+    const aws = resolveAwsProfile("dev", profile, config);
+    expect(aws.cluster).toEqual({ ...AWS_PROFILES.dev.cluster, nodeCount: { min: 2, max: 2, desired: 2 } });
+    expect(aws.database).toEqual(AWS_PROFILES.dev.database);
     expect(profile.network).toEqual(PROFILES.dev.network);
     expect(profile.database).toEqual(PROFILES.dev.database);
     expect(profile.artifactStore).toEqual(PROFILES.dev.artifactStore);

@@ -35,6 +35,10 @@ const ENVIRONMENT_SIZED = [
   "workloads-replicas-and-pdb",
   "workloads-image-provenance",
   "ml-challenger-traffic-share",
+  // Keys of the stack's own (customer-managed) where the cloud encrypts with its keys by default: prod on GCP and Azure.
+  "storage-encryption",
+  "database-encrypted",
+  "cluster-secrets-encryption",
 ];
 
 describe.each(STACKS)("stack %s", (stack) => {

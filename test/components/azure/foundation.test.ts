@@ -1,10 +1,10 @@
 /**
  * AzureFoundation declared alone under Pulumi's mocks with dev-like and prod-like arguments: the
  * cloud-neutral Foundation and FoundationOutputs it hands over, the kubeconfig, the component tree
- * and the tags. Azure's computed values come from ./mock-outputs.ts.
+ * and the tags. Azure's computed values come from scripts/plan/mocks/azure.ts.
  */
 import { AKS_AAD_SERVER_APP_ID, certificateAuthorityOf, globalName, keyVaultName, registryName, storageAccountName } from "../../../components/azure";
-import { OFFLINE_AKS_CA, aksUserKubeconfig } from "./mock-outputs";
+import { OFFLINE_AKS_CA, aksUserKubeconfig } from "../../../scripts/plan/mocks/azure";
 import { devArgs, ofType, one, planAzure, prodArgs, T, TAGS, type AzurePlan } from "./support";
 
 let dev: AzurePlan;
@@ -76,13 +76,14 @@ describe("the stack outputs (FoundationOutputs)", () => {
     }
   });
 
-  test("the Kubernetes provider uses that kubeconfig with server-side apply, after the user pool and the deployer's access", () => {
+  test("the Kubernetes provider uses that kubeconfig with server-side apply, after the user pool and the admin groups' access", () => {
     const provider = one(prod, T.k8sProvider);
     expect(provider.inputs.kubeconfig).toBe(prod.values.kubeconfig);
     expect(provider.secretPaths).toContain("kubeconfig");
     expect(String(provider.inputs.enableServerSideApply)).toBe("true");
     const dependencies = provider.dependencies.map((urn) => prod.resources.find((r) => r.urn === urn)?.name);
-    expect(dependencies).toEqual(expect.arrayContaining(["mlops-cluster-user-pool", "mlops-cluster-deployer-cluster-admin"]));
+    const groups = prodArgs().cluster.adminGroupObjectIds;
+    expect(dependencies).toEqual(expect.arrayContaining(["mlops-cluster-user-pool", ...groups.map((g) => `mlops-cluster-admin-${g}`)]));
   });
 });
 

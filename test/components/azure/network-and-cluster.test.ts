@@ -5,7 +5,6 @@
 import { AUDIT_LOG_CATEGORIES, Cluster, SPOT_TAINT, SYSTEM_ONLY_TAINT } from "../../../components/azure/cluster";
 import { ROLES } from "../../../components/azure/roles";
 import { declare } from "../aws/support";
-import { registerAzureMocks } from "./mock-outputs";
 import { devArgs, idOf, ofType, one, planAzure, prodArgs, referenced, T, type AzurePlan } from "./support";
 
 let dev: AzurePlan;
@@ -176,17 +175,19 @@ describe("AKS", () => {
     expect(ofType(dev, T.diagnostic)).toHaveLength(0);
   });
 
-  test("the deployer gets AKS RBAC Cluster Admin on this cluster only; nodes get AcrPull on the registry only", () => {
-    const admin = one(prod, T.role, "deployer-cluster-admin");
-    expect(roleOf(admin)).toBe(ROLES.aksRbacClusterAdmin);
-    expect(admin.inputs).toMatchObject({ principalId: "00000000-0000-0000-0000-0000000000dd", scope: idOf(one(prod, T.cluster)) });
+  test("the configured admin groups, and nobody else, get AKS RBAC Cluster Admin on this cluster only; nodes get AcrPull on the registry only", () => {
+    const groups = prodArgs().cluster.adminGroupObjectIds;
+    const admins = ofType(prod, T.role).filter((r) => roleOf(r) === ROLES.aksRbacClusterAdmin);
+    expect(admins.map((a) => a.inputs.principalId).sort()).toEqual([...groups].sort());
+    for (const admin of admins) expect(admin.inputs).toMatchObject({ principalType: "Group", scope: idOf(one(prod, T.cluster)) });
+    // Whoever runs `pulumi up` (the mocked client's object id) gets nothing of its own.
+    expect(ofType(prod, T.role).some((r) => r.inputs.principalId === "00000000-0000-0000-0000-0000000000dd")).toBe(false);
     const pull = one(prod, T.role, "kubelet-acr-pull");
     expect(roleOf(pull)).toBe(ROLES.acrPull);
     expect(pull.inputs).toMatchObject({ principalId: one(prod, T.cluster).state.identityProfile.kubeletidentity.objectId, scope: idOf(one(prod, T.registry)) });
   });
 
   test("invalid pool sizes are refused", async () => {
-    registerAzureMocks();
     const args = devArgs();
     await expect(
       declare(() => {

@@ -1,0 +1,25 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { FoundationComponent, Tags } from "../../components/contracts";
+import type { EnvironmentProfile } from "../profiles";
+
+/** Where MLflow runs: the cloud's workload identity trusts exactly this service account. */
+export const MLFLOW_SERVICE_ACCOUNT = { namespace: "mlops", name: "mlflow" };
+
+/** The stack's values a cloud's foundation is built from: its own settings, decided once by its module. */
+export interface FoundationRequest<Settings> {
+  /** `mlops-<environment>`: the base of resource names. */
+  name: string;
+  environment: "dev" | "prod";
+  stack: string;
+  settings: Settings;
+  artifactPrefix: string;
+  profile: EnvironmentProfile;
+  tags: Tags;
+}
+
+/** What a cloud module hands the program: the component, and the registry images are pulled from by default. */
+export interface BuiltFoundation {
+  component: FoundationComponent & pulumi.Resource;
+  /** Known before anything is created, so image references stay plain strings the policy pack can read. */
+  defaultImageRegistry: string;
+}
