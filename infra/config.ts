@@ -1,6 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ALERT_NAMES } from "../components/kubernetes/alert-rules";
+import { MODEL_URI_EXPECTED, isRegistryScheme, parseModelUri } from "../components/kubernetes/model-uri";
+import type { ResourceSpec } from "../components/kubernetes/pod";
+import type { ModelQuality } from "../components/kubernetes/services";
 import { CLOUD_SETTINGS, SUPPORTED_CLOUDS, type CloudConfig } from "./clouds/settings";
 import { DIGEST_PLACEHOLDER, IMAGE_NAMES } from "./images";
 
@@ -19,20 +22,32 @@ const quantity = z.string().regex(/^\d+(\.\d+)?(m|Mi|Gi|Ki)?$/, "expected a Kube
 
 const httpsUrl = z.string().regex(/^https:\/\/[^\s/?#]+[^\s]*$/, "expected an https:// URL");
 
+/**
+ * A model's requests and limits: the one resource type (ResourceSpec), every field optional. What a
+ * stack leaves out is the environment profile's `serving` value (infra/workloads.ts), never a default
+ * of this schema, so a partial override in prod keeps prod's other values.
+ */
 const resources = z
   .object({
-    cpuRequest: quantity.default("250m"),
-    memoryRequest: quantity.default("512Mi"),
-    cpuLimit: quantity.default("1"),
-    memoryLimit: quantity.default("1Gi"),
-  })
+    cpuRequest: quantity.optional(),
+    memoryRequest: quantity.optional(),
+    cpuLimit: quantity.optional(),
+    memoryLimit: quantity.optional(),
+  } satisfies Record<keyof ResourceSpec, z.ZodType>)
   .strict();
+
+/** One grammar of registry URIs (components/kubernetes/model-uri.ts). */
+const modelUri = z.string().refine((uri) => parseModelUri(uri) !== undefined, { message: `expected ${MODEL_URI_EXPECTED}` });
 
 const driftSettings = z
   .object({
     enabled: z.boolean().default(true),
     /** `models:/<name>@<alias>` or a file path of the reference profile; default: the profile logged with the champion. */
-    referenceUri: z.string().optional(),
+    referenceUri: z
+      .string()
+      .min(1)
+      .refine((uri) => !isRegistryScheme(uri) || parseModelUri(uri) !== undefined, { message: `expected ${MODEL_URI_EXPECTED}, or a file path` })
+      .optional(),
     evaluationIntervalSeconds: z.number().int().min(10).default(60),
     windowRows: z.number().int().min(1000).default(10000),
     datasetDriftShare: z.number().min(0).max(1).default(0.5),
@@ -43,9 +58,25 @@ const driftSettings = z
   })
   .strict();
 
-const modelUri = z
-  .string()
-  .regex(/^models:\/[^/@]+(@[A-Za-z0-9_-]+|\/\d+)$/, "expected a registry URI models:/<name>@<alias> or models:/<name>/<version>");
+/**
+ * How the monitor reads the model's prediction events (its MODELS_CONFIG, services/monitor/src/config/models.ts):
+ * the same fields and rules. Unset: the monitor's defaults (a binary classifier with outputs `label`
+ * and `probability`, class 1 positive), so only what a stack sets is passed on.
+ */
+const qualitySettings = z
+  .object({
+    task: z.enum(["classification", "regression"]).optional(),
+    predictionOutput: z.string().min(1).optional(),
+    /** null: a classifier without a score output (no ROC AUC). */
+    scoreOutput: z.string().min(1).nullable().optional(),
+    /** The positive class's element when the score output is an array of class probabilities. */
+    scoreIndex: z.number().int().min(0).optional(),
+    positiveClass: z.union([z.string().min(1), z.number().finite(), z.boolean()]).optional(),
+  } satisfies Record<keyof ModelQuality, z.ZodType>)
+  .strict()
+  .refine((q) => q.task !== "regression" || (!q.scoreOutput && q.scoreIndex === undefined && q.positiveClass === undefined), {
+    message: "a regression model has no scoreOutput, scoreIndex or positiveClass",
+  });
 
 export const modelSchema = z
   .object({
@@ -62,6 +93,7 @@ export const modelSchema = z
       .optional(),
     replicas: z.object({ min: z.number().int().min(1), max: z.number().int().min(1) }).strict().optional(),
     resources: resources.optional(),
+    quality: qualitySettings.optional(),
     /** Accuracy below which ModelQualityLow fires for this model. */
     accuracyThreshold: z.number().min(0).max(1).default(0.85),
     /** Share of requests whose prediction events serving sends to drift and the monitor. */
@@ -76,6 +108,10 @@ export const modelSchema = z
     retrainWebhookUrl: httpsUrl.optional(),
   })
   .strict()
+  .refine((m) => (parseModelUri(m.uri)?.name ?? m.name) === m.name, {
+    message: "the URI must name the model it serves (models:/<name>@<alias> with <name> = name), as MODEL_NAME and the policy pack require",
+    path: ["uri"],
+  })
   .refine((m) => !m.replicas || m.replicas.min <= m.replicas.max, { message: "replicas.min must not exceed replicas.max", path: ["replicas"] })
   .refine((m) => !m.alertActions.some((a) => a.action === "retrain") || Boolean(m.retrainWebhookUrl), {
     message: "a retrain action needs retrainWebhookUrl",

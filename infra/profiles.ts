@@ -1,3 +1,4 @@
+import type { ResourceSpec } from "../components/kubernetes/pod";
 import type { PlatformConfig } from "./config";
 
 /**
@@ -52,8 +53,8 @@ export interface EnvironmentProfile {
     servingReloadIntervalSeconds: number;
     /** Prometheus volume size per replica. */
     prometheusStorage: string;
-    /** Requests and limits per workload; a model's `resources` in config overrides `serving`. */
-    resources: Record<"mlflow" | "serving" | "drift" | "monitor" | "jobs" | "prometheus" | "grafana", WorkloadResources>;
+    /** Requests and limits per workload; a model's `resources` in config overrides `serving` field by field. */
+    resources: Record<"mlflow" | "serving" | "drift" | "monitor" | "jobs" | "prometheus" | "grafana", ResourceSpec>;
     servingReplicas: { min: number; max: number };
     podDisruptionBudgets: boolean;
     /** PDB minAvailable where PDBs are declared. */
@@ -76,14 +77,7 @@ export interface EnvironmentProfile {
   };
 }
 
-export interface WorkloadResources {
-  cpuRequest: string;
-  memoryRequest: string;
-  cpuLimit: string;
-  memoryLimit: string;
-}
-
-const res = (cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string): WorkloadResources => ({ cpuRequest, memoryRequest, cpuLimit, memoryLimit });
+const res = (cpuRequest: string, memoryRequest: string, cpuLimit: string, memoryLimit: string): ResourceSpec => ({ cpuRequest, memoryRequest, cpuLimit, memoryLimit });
 
 export const PROFILES: Record<PlatformConfig["environment"], EnvironmentProfile> = {
   dev: {

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { Foundation } from "../components/contracts";
-import { imageReference, Platform, type AlertAction, type ModelWorkload, type PlatformImages } from "../components/kubernetes";
-import { DIGEST_PLACEHOLDER, type ModelConfig, type PlatformConfig } from "./config";
+import { imageReference, Platform, type AlertAction, type ModelWorkload, type PlatformImages, type ResourceSpec } from "../components/kubernetes";
+import { ConfigError, DIGEST_PLACEHOLDER, NAMESPACE, type ModelConfig, type PlatformConfig } from "./config";
 import type { EnvironmentProfile } from "./profiles";
 
 export interface WorkloadsResult {
@@ -9,19 +9,14 @@ export interface WorkloadsResult {
   outputs: Record<string, pulumi.Input<unknown>>;
 }
 
-/** PRODUCT.md "Ports, names, namespaces". */
-export const NAMESPACES = { platform: "mlops", monitoring: "monitoring" } as const;
-
 /** Deploys the ML workloads on a Foundation, every environment decision taken from the profile. */
 /** `registry`: `mlops:images.registry`, or the registry the foundation creates. */
 export function deployWorkloads(foundation: Foundation, config: PlatformConfig, profile: EnvironmentProfile, registry: string): WorkloadsResult {
   const w = profile.workloads;
   const platform = new Platform(`mlops-${config.environment}`, {
     foundation,
-    namespace: NAMESPACES.platform,
-    monitoringNamespace: NAMESPACES.monitoring,
     images: resolveImages(config, profile, registry),
-    models: config.models.map((m) => modelWorkload(m, profile)),
+    models: config.models.map((m, i) => modelWorkload(m, i, profile)),
     mlflow: { replicas: w.mlflowReplicas, workers: w.mlflowWorkers, resources: w.resources.mlflow },
     serving: { cpuUtilization: w.hpaCpuUtilization, reloadIntervalSeconds: w.servingReloadIntervalSeconds },
     drift: { resources: w.resources.drift },
@@ -57,15 +52,16 @@ export function resolveImages(config: PlatformConfig, profile: EnvironmentProfil
   return { serving: ref("serving"), drift: ref("drift"), monitor: ref("monitor"), mlflow: ref("mlflow"), version: config.images.tag };
 }
 
-function modelWorkload(m: ModelConfig, profile: EnvironmentProfile): ModelWorkload {
+function modelWorkload(m: ModelConfig, index: number, profile: EnvironmentProfile): ModelWorkload {
   return {
     name: m.name,
     uri: m.uri,
     challenger: m.challenger,
     replicas: m.replicas ?? profile.workloads.servingReplicas,
-    resources: m.resources ?? profile.workloads.resources.serving,
+    resources: fillResources(m.resources, profile.workloads.resources.serving, `${NAMESPACE}:models.${index}.resources`),
     accuracyThreshold: m.accuracyThreshold,
     eventSampleRate: m.eventSampleRate,
+    quality: m.quality,
     drift: {
       enabled: m.drift.enabled,
       // The reference profile is logged with the model version: by default, the champion's.
@@ -77,6 +73,32 @@ function modelWorkload(m: ModelConfig, profile: EnvironmentProfile): ModelWorklo
       webhookUrl: m.drift.webhookUrl,
     },
   };
+}
+
+/**
+ * A model's `resources`, field by field over the profile's serving values: what the stack leaves out
+ * is the profile's. A request above its limit (a lowered limit under the profile's request) is refused
+ * here, naming the key, rather than by the API server mid-deploy.
+ */
+export function fillResources(override: Partial<ResourceSpec> | undefined, profile: ResourceSpec, key: string): ResourceSpec {
+  const r: ResourceSpec = {
+    cpuRequest: override?.cpuRequest ?? profile.cpuRequest,
+    memoryRequest: override?.memoryRequest ?? profile.memoryRequest,
+    cpuLimit: override?.cpuLimit ?? profile.cpuLimit,
+    memoryLimit: override?.memoryLimit ?? profile.memoryLimit,
+  };
+  const problems = (["cpu", "memory"] as const)
+    .filter((kind) => quantityValue(r[`${kind}Request`]) > quantityValue(r[`${kind}Limit`]))
+    .map((kind) => `${key}: ${kind}Request ${r[`${kind}Request`]} exceeds ${kind}Limit ${r[`${kind}Limit`]} (unset fields are the environment profile's: ${JSON.stringify(profile)})`);
+  if (problems.length) throw new ConfigError(problems);
+  return r;
+}
+
+/** A Kubernetes quantity as a number (the forms the config's `quantity` allows: plain, m, Ki, Mi, Gi). */
+const QUANTITY_UNITS: Record<string, number> = { "": 1, m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
+function quantityValue(q: string): number {
+  const m = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi)?$/.exec(q);
+  return m ? Number(m[1]) * QUANTITY_UNITS[m[2] ?? ""] : NaN;
 }
 
 function alertActions(models: ModelConfig[]): AlertAction[] {

@@ -17,6 +17,13 @@ export const UIDS = {
   mlflow: 10001,
 } as const;
 
+/**
+ * The platform's namespaces (PRODUCT.md "Ports, names, namespaces"), one definition: the workloads
+ * run in `platform`, the Prometheus stack in `monitoring`, and each cloud's workload identity trusts
+ * MLflow's service account in `platform` (infra/clouds/target.ts).
+ */
+export const NAMESPACES = { platform: "mlops", monitoring: "monitoring" } as const;
+
 /** Namespaces labelled with this (value "true") may reach the entry points: serving, the monitor's API, MLflow, Grafana. */
 export const CLIENT_NAMESPACE_LABEL = "mlops-platform/client";
 

@@ -2,6 +2,10 @@
 export interface ImageSpec {
   registry: string;
   name: string;
+  /**
+   * A pin (a version or a commit SHA, never `latest`). The stack config is the one place that checks
+   * it (`imageTag`, infra/config.ts): this function's only caller passes validated config.
+   */
   tag: string;
   digest?: string;
 }
@@ -11,8 +15,6 @@ export interface ImageSpec {
  * pulls the digest (immutable) and the tag stays for people reading the spec.
  */
 export function imageReference(image: ImageSpec, preferDigest: boolean): string {
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(image.tag)) throw new Error(`image ${image.name}: "${image.tag}" is not a valid tag`);
-  if (image.tag === "latest") throw new Error(`image ${image.name}: the tag "latest" is not a pin; use a version or a commit SHA`);
   const repository = `${image.registry.replace(/\/+$/, "")}/${image.name}`;
   return preferDigest && image.digest ? `${repository}:${image.tag}@${image.digest}` : `${repository}:${image.tag}`;
 }

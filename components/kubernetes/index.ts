@@ -7,6 +7,7 @@ export * from "./flows";
 export * from "./images";
 export * from "./labels";
 export * from "./mlflow";
+export * from "./model-uri";
 export * from "./monitoring-stack";
 export * from "./namespaces";
 export * from "./network-policies";

@@ -3,7 +3,7 @@ import * as random from "@pulumi/random";
 import * as k8s from "@pulumi/kubernetes";
 import type { Foundation, Toleration } from "../contracts";
 import { buildAlertRules, type AlertRuleParams } from "./alert-rules";
-import { MONITOR_NAME, PORTS, driftName, serviceUrl } from "./constants";
+import { MONITOR_NAME, NAMESPACES, PORTS, driftName, serviceUrl } from "./constants";
 import { platformDashboards } from "./dashboards";
 import { PlatformDatabases } from "./databases";
 import { platformFlows } from "./flows";
@@ -13,7 +13,7 @@ import { MonitoringStack } from "./monitoring-stack";
 import { createNamespace } from "./namespaces";
 import { NetworkPolicies } from "./network-policies";
 import type { ResourceSpec } from "./pod";
-import { DriftDetector, ModelServing, QualityMonitor, type AlertAction } from "./services";
+import { DriftDetector, ModelServing, QualityMonitor, type AlertAction, type ModelQuality } from "./services";
 
 /** One served model, with every value already decided (config + environment profile). */
 export interface ModelWorkload {
@@ -24,6 +24,8 @@ export interface ModelWorkload {
   resources: ResourceSpec;
   accuracyThreshold: number;
   eventSampleRate: number;
+  /** How the monitor reads this model's events; none: the monitor's defaults. */
+  quality?: ModelQuality;
   drift: {
     enabled: boolean;
     referenceUri: string;
@@ -45,10 +47,8 @@ export interface PlatformImages {
 }
 
 export interface PlatformArgs {
+  /** Its MLflow identity (mlflowIdentity) must live in the platform's namespace (NAMESPACES.platform). */
   foundation: Foundation;
-  /** Namespace of our workloads; MLflow's identity (foundation.mlflowIdentity) must live there. */
-  namespace: string;
-  monitoringNamespace: string;
   images: PlatformImages;
   models: ModelWorkload[];
   mlflow: { replicas: number; workers: number; resources: ResourceSpec };
@@ -67,9 +67,11 @@ export interface PlatformArgs {
 }
 
 function checkArgs(args: PlatformArgs): PlatformArgs {
+  // The namespaces are constants (constants.ts), but a Foundation is a contract anyone can fill: one
+  // built without MLFLOW_SERVICE_ACCOUNT would trust a service account MLflow does not run as.
   const identityNs = args.foundation.mlflowIdentity.namespace;
-  if (identityNs !== args.namespace) {
-    throw new Error(`the foundation trusts MLflow's service account in namespace "${identityNs}", but the platform runs in "${args.namespace}": they must be the same`);
+  if (identityNs !== NAMESPACES.platform) {
+    throw new Error(`the foundation trusts MLflow's service account in namespace "${identityNs}", but the platform runs in "${NAMESPACES.platform}": they must be the same`);
   }
   const volumeProblem = artifactsVolumeProblem(args.mlflow.replicas, args.foundation.artifactStore.volume);
   if (volumeProblem) throw new Error(`mlflow.replicas is ${args.mlflow.replicas}, but ${volumeProblem}`);
@@ -105,31 +107,31 @@ export class Platform extends pulumi.ComponentResource {
     const version = f.kubernetesVersion;
     // Every pod the platform runs carries them (our Deployments, Jobs, CronJobs and the chart's pods).
     const tolerations = f.scheduling?.tolerations ?? [];
-    const platformNs = createNamespace({ name: args.namespace, enforce: "restricted", warn: "restricted", kubernetesVersion: version }, parent);
+    const platformNs = createNamespace({ name: NAMESPACES.platform, enforce: "restricted", warn: "restricted", kubernetesVersion: version }, parent);
     // node-exporter needs the host's network and PID namespace and hostPath mounts; every other pod
     // of the namespace still gets the restricted warnings and audit entries.
-    const monitoringNs = createNamespace({ name: args.monitoringNamespace, enforce: "privileged", warn: "restricted", kubernetesVersion: version }, parent);
+    const monitoringNs = createNamespace({ name: NAMESPACES.monitoring, enforce: "privileged", warn: "restricted", kubernetesVersion: version }, parent);
     const ns = platformNs.metadata.name;
     const mns = monitoringNs.metadata.name;
 
     const pdb = (replicas: number) =>
       args.disruptionBudgets && replicas > 1 ? { minAvailable: Math.min(args.disruptionBudgets.minAvailable, replicas - 1) } : undefined;
     const flows = platformFlows({
-      platformNamespace: args.namespace,
-      monitoringNamespace: args.monitoringNamespace,
+      platformNamespace: NAMESPACES.platform,
+      monitoringNamespace: NAMESPACES.monitoring,
       models: args.models.map((m) => ({ name: m.name, drift: m.drift.enabled, driftWebhook: m.drift.enabled && Boolean(m.drift.webhookUrl) })),
       monitorWebhooks: args.monitor.alertActions.some((a) => a.action === "retrain"),
     });
-    new NetworkPolicies(`${name}-${args.namespace}-policies`, { namespace: ns, namespaceName: args.namespace, flows }, parent);
-    new NetworkPolicies(`${name}-${args.monitoringNamespace}-policies`, { namespace: mns, namespaceName: args.monitoringNamespace, flows }, parent);
+    new NetworkPolicies(`${name}-${NAMESPACES.platform}-policies`, { namespace: ns, namespaceName: NAMESPACES.platform, flows }, parent);
+    new NetworkPolicies(`${name}-${NAMESPACES.monitoring}-policies`, { namespace: mns, namespaceName: NAMESPACES.monitoring, flows }, parent);
 
     const alertToken = new random.RandomPassword(`${name}-alert-receiver-token`, { length: 40, special: false }, { ...parent, additionalSecretOutputs: ["result"] });
-    const monitorUrl = serviceUrl(MONITOR_NAME, args.namespace, PORTS.api);
+    const monitorUrl = serviceUrl(MONITOR_NAME, NAMESPACES.platform, PORTS.api);
     const monitoring = new MonitoringStack(
       `${name}-monitoring`,
       {
         namespace: mns,
-        namespaceName: args.monitoringNamespace,
+        namespaceName: NAMESPACES.monitoring,
         prometheus: args.monitoring.prometheus,
         storage: f.storage,
         alertmanager: { replicas: args.monitoring.alertmanager.replicas, webhookUrl: `${monitorUrl}/v1/alerts`, bearerToken: alertToken.result },
@@ -157,7 +159,7 @@ export class Platform extends pulumi.ComponentResource {
       `${name}-mlflow`,
       {
         namespace: ns,
-        namespaceName: args.namespace,
+        namespaceName: NAMESPACES.platform,
         image: args.images.mlflow,
         version: args.images.version,
         replicas: args.mlflow.replicas,
@@ -179,7 +181,7 @@ export class Platform extends pulumi.ComponentResource {
 
     const common = (credentials: string, image: string, resources: ResourceSpec) => ({
       namespace: ns,
-      namespaceName: args.namespace,
+      namespaceName: NAMESPACES.platform,
       image,
       version: args.images.version,
       resources,
@@ -221,7 +223,7 @@ export class Platform extends pulumi.ComponentResource {
           reloadIntervalSeconds: args.serving.reloadIntervalSeconds,
           metricsReady: f.resourceMetrics,
           eventSampleRate: model.eventSampleRate,
-          eventSinks: [...(model.drift.enabled ? [serviceUrl(driftName(model.name), args.namespace, PORTS.api)] : []), monitorUrl],
+          eventSinks: [...(model.drift.enabled ? [serviceUrl(driftName(model.name), NAMESPACES.platform, PORTS.api)] : []), monitorUrl],
         },
         parent,
       );
@@ -249,6 +251,7 @@ export class Platform extends pulumi.ComponentResource {
         ...common("monitor", args.images.monitor, args.monitor.resources),
         dependsOn: [mlflow.usersReady, databases.ready],
         replicas: args.monitor.replicas,
+        models: Object.fromEntries(args.models.filter((m) => m.quality).map((m) => [m.name, m.quality!])),
         podDisruptionBudget: pdb(args.monitor.replicas),
         databaseSecretName: databases.monitorSecretName,
         retentionDays: args.monitor.retentionDays,

@@ -189,8 +189,26 @@ export interface AlertAction {
   url?: string;
 }
 
+/**
+ * One model's settings of the monitor's quality computation, as its MODELS_CONFIG reads them
+ * (services/monitor/src/config/models.ts): what is left out is the monitor's default, which fits a
+ * binary classifier with outputs `label` and `probability` (class 1 positive).
+ */
+export interface ModelQuality {
+  task?: "classification" | "regression";
+  /** Output holding the predicted label (classification) or value (regression). */
+  predictionOutput?: string;
+  /** Output holding the positive class's score (ROC AUC); null: the model has none. */
+  scoreOutput?: string | null;
+  /** When the score output is an array of class probabilities: the element of the positive class. */
+  scoreIndex?: number;
+  positiveClass?: string | number | boolean;
+}
+
 export interface QualityMonitorArgs extends CommonArgs {
   replicas: number;
+  /** MODELS_CONFIG: the models whose outputs differ from the monitor's defaults (none: the variable is left out). */
+  models: Record<string, ModelQuality>;
   podDisruptionBudget?: { minAvailable: number };
   /** Secret with `database-url` (its own database and role). */
   databaseSecretName: pulumi.Input<string>;
@@ -223,6 +241,7 @@ export class QualityMonitor extends pulumi.ComponentResource {
         secretEnv("DATABASE_URL", args.databaseSecretName, "database-url"),
         { name: "RETENTION_DAYS", value: String(args.retentionDays) },
         { name: "ALERT_ACTIONS", value: JSON.stringify(args.alertActions) },
+        ...(Object.keys(args.models).length ? [{ name: "MODELS_CONFIG", value: JSON.stringify(args.models) }] : []),
         secretEnv("WEBHOOK_SECRET", args.webhookSecretName, "secret"),
         secretEnv("ALERT_RECEIVER_TOKEN", args.alertTokenSecretName, "token"),
         ...mlflowEnv(args.mlflow),

@@ -1,9 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { FoundationComponent, Tags } from "../../components/contracts";
+import { MLFLOW_NAME, NAMESPACES } from "../../components/kubernetes/constants";
 import type { EnvironmentProfile } from "../profiles";
 
-/** Where MLflow runs: the cloud's workload identity trusts exactly this service account. */
-export const MLFLOW_SERVICE_ACCOUNT = { namespace: "mlops", name: "mlflow" };
+/** Where MLflow runs: the cloud's workload identity trusts exactly this service account (the platform's namespace). */
+export const MLFLOW_SERVICE_ACCOUNT = { namespace: NAMESPACES.platform, name: MLFLOW_NAME };
 
 /** The stack's values a cloud's foundation is built from: its own settings, decided once by its module. */
 export interface FoundationRequest<Settings> {

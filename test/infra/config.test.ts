@@ -123,3 +123,66 @@ test("a PostgreSQL major version written as a YAML number is read as that versio
   expect(parseConfig({ ...base, database: { engineVersion: 17 } }).database.engineVersion).toBe("17");
   expect(() => parseConfig({ ...base, database: { engineVersion: 14 } })).toThrow('mlops:database.engineVersion: got 14; expected one of "15", "16", "17"');
 });
+
+describe("mlops:models: one grammar of registry URIs, partial resources, the monitor's settings", () => {
+  const base = { environment: "dev", cloud: "aws", tags: { team: "t", "cost-center": "c" }, cluster: { publicAccessCidrs: ["10.0.0.0/8"], adminPrincipalArns: [ADMIN] }, images: { registry: "r.example.com", tag: "1" } };
+  const withModels = (...models: object[]) => parseConfig({ ...base, models });
+  const refused = (model: object) => {
+    try {
+      withModels(model);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+    throw new Error("expected a config error");
+  };
+
+  test("resources: what a stack leaves out stays unset (the profile fills it), no schema default", () => {
+    expect(withModels({ name: "m", uri: "models:/m@champion", resources: { cpuLimit: "4" } }).models[0].resources).toEqual({ cpuLimit: "4" });
+    expect(refused({ name: "m", uri: "models:/m@champion", resources: { cpu: "4" } })).toEqual(['mlops:models.0.resources: unknown field(s) "cpu"']);
+  });
+
+  test.each([
+    ["models:/m", "expected a registry URI models:/<name>@<alias> or models:/<name>/<version>"],
+    ["models:/m@", "expected a registry URI"],
+    ["models:/m/v2", "expected a registry URI"],
+    ["models:/my model@champion", "expected a registry URI"],
+    ["runs:/abc/model", "expected a registry URI"],
+  ])("a model URI outside the registry grammar is refused: %s", (uri, message) => {
+    const problems = refused({ name: "m", uri });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`mlops:models.0.uri: got "${uri}"; ${message}`);
+  });
+
+  test("the same grammar holds for the challenger and for a registry reference profile (a file path stays allowed)", () => {
+    expect(refused({ name: "m", uri: "models:/m@champion", challenger: { uri: "models:/m@" } })[0]).toContain("mlops:models.0.challenger.uri");
+    expect(refused({ name: "m", uri: "models:/m@champion", drift: { referenceUri: "models:/m" } })[0]).toContain(
+      'mlops:models.0.drift.referenceUri: got "models:/m"; expected a registry URI models:/<name>@<alias> or models:/<name>/<version>, or a file path',
+    );
+    expect(withModels({ name: "m", uri: "models:/m/3", drift: { referenceUri: "/data/reference.json" } }).models[0].drift.referenceUri).toBe("/data/reference.json");
+  });
+
+  test("a URI that loads another registered model than the one the workload names is refused (what the policy pack would refuse)", () => {
+    expect(refused({ name: "fraud-detector", uri: "models:/churn-predictor@champion" })).toEqual([
+      'mlops:models.0.uri: got "models:/churn-predictor@champion"; the URI must name the model it serves (models:/<name>@<alias> with <name> = name), as MODEL_NAME and the policy pack require',
+    ]);
+  });
+
+  test("quality: the monitor's fields and rules; unset means the monitor's defaults", () => {
+    expect(withModels({ name: "m", uri: "models:/m@champion" }).models[0].quality).toBeUndefined();
+    expect(withModels({ name: "m", uri: "models:/m@champion", quality: { scoreOutput: null, positiveClass: true } }).models[0].quality).toEqual({ scoreOutput: null, positiveClass: true });
+    expect(refused({ name: "m", uri: "models:/m@champion", quality: { task: "regression", positiveClass: 1 } })).toEqual([
+      'mlops:models.0.quality: got {"task":"regression","positiveClass":1}; a regression model has no scoreOutput, scoreIndex or positiveClass',
+    ]);
+    expect(refused({ name: "m", uri: "models:/m@champion", quality: { task: "ranking" } })).toEqual(['mlops:models.0.quality.task: got "ranking"; expected one of "classification", "regression"']);
+    expect(refused({ name: "m", uri: "models:/m@champion", quality: { predictonOutput: "y" } })).toEqual(['mlops:models.0.quality: unknown field(s) "predictonOutput"']);
+    expect(refused({ name: "m", uri: "models:/m@champion", quality: { scoreIndex: -1 } })[0]).toContain("mlops:models.0.quality.scoreIndex: got -1");
+  });
+
+  test("image tags: one rule, in the config (the component takes validated tags)", () => {
+    expect(() => parseConfig({ ...base, images: { registry: "r.example.com", tag: "v1/2" } })).toThrow('mlops:images.tag: got "v1/2"; expected an image tag');
+    expect(() => parseConfig({ ...base, images: { registry: "r.example.com", tag: "1", serving: { tag: "latest" } } })).toThrow(
+      'mlops:images.serving.tag: got "latest"; "latest" is not a pin',
+    );
+  });
+});

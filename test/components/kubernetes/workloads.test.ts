@@ -2,6 +2,10 @@ import { buildAlertRules } from "../../../components/kubernetes/alert-rules";
 import { parseDriftConfig } from "../../../services/drift/src/drift/config";
 import { envSchema as driftEnvSchema } from "../../../services/drift/src/service/env";
 import { servingEnvSchema } from "../../../services/serving/src/config";
+import { DEFAULT_CLASSIFIER, parseModelsConfig } from "../../../services/monitor/src/config/models";
+import { NAMESPACES } from "../../../components/kubernetes/constants";
+import { MLFLOW_SERVICE_ACCOUNT } from "../../../infra/clouds/target";
+import { PROFILES } from "../../../infra/profiles";
 import { KUBE_PROMETHEUS_STACK } from "../../../components/kubernetes/monitoring-stack";
 import { runProgram } from "../../../scripts/plan/harness";
 import { FAKE_FOUNDATION, byKind, named, planOnFakeFoundation, planStack, type K8sObject, type Plan } from "./support/plan";
@@ -398,6 +402,68 @@ describe("dev and config-driven variations", () => {
     await expect(runProgram({ stack: "dev", overrides: { "mlops:images": JSON.stringify({ registry: "ecr.example.com/x", tag: "latest" }) } })).rejects.toThrow(
       'mlops:images.tag: got "latest"; "latest" is not a pin',
     );
+  });
+});
+
+describe("per-model settings from mlops:models reach the workloads", () => {
+  const PROD_MODELS = [
+    { name: "fraud-detector", uri: "models:/fraud-detector@champion", resources: { cpuLimit: "4" } },
+    { name: "churn-predictor", uri: "models:/churn-predictor@champion" },
+  ];
+  const containerResources = (p: Plan, model: string) => named(p.objects, "Deployment", `serving-${model}`).spec.template.spec.containers[0].resources;
+
+  test("prod: a model overriding only cpuLimit keeps the prod profile's other three values", async () => {
+    const serving = PROFILES.prod.workloads.resources.serving;
+    expect(serving).toEqual({ cpuRequest: "500m", memoryRequest: "512Mi", cpuLimit: "2", memoryLimit: "1Gi" });
+    const p = await planOnFakeFoundation("prod", { "mlops:models": JSON.stringify(PROD_MODELS) });
+    expect(containerResources(p, "fraud-detector")).toEqual({ requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "4", memory: "1Gi" } });
+    expect(containerResources(p, "churn-predictor")).toEqual({ requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "2", memory: "1Gi" } });
+  });
+
+  test("a partial override whose limit falls under the profile's request is refused, naming the key", async () => {
+    const models = [{ ...PROD_MODELS[0], resources: { cpuLimit: "250m" } }];
+    await expect(planOnFakeFoundation("prod", { "mlops:models": JSON.stringify(models) })).rejects.toThrow(
+      "mlops:models.0.resources: cpuRequest 500m exceeds cpuLimit 250m (unset fields are the environment profile's",
+    );
+  });
+
+  test("the monitor's MODELS_CONFIG carries a regression and a multi-class model, exactly as the monitor's own parser reads them", async () => {
+    const models = [
+      { name: "fraud-detector", uri: "models:/fraud-detector@champion" },
+      { name: "house-price", uri: "models:/house-price/4", quality: { task: "regression", predictionOutput: "price" } },
+      {
+        name: "iris",
+        uri: "models:/iris@champion",
+        accuracyThreshold: 0.9,
+        quality: { task: "classification", predictionOutput: "species", scoreOutput: "probabilities", scoreIndex: 2, positiveClass: "virginica" },
+      },
+    ];
+    const p = await planOnFakeFoundation("dev", { "mlops:models": JSON.stringify(models) });
+    const text = env(named(p.objects, "Deployment", "monitor")).MODELS_CONFIG;
+    expect(JSON.parse(text)).toEqual({
+      "house-price": { task: "regression", predictionOutput: "price" },
+      iris: { task: "classification", predictionOutput: "species", scoreOutput: "probabilities", scoreIndex: 2, positiveClass: "virginica" },
+    });
+    const parsed = parseModelsConfig(text, "MODELS_CONFIG");
+    expect(parsed.names.sort()).toEqual(["house-price", "iris"]);
+    expect(parsed.get("house-price")).toEqual({ task: "regression", predictionOutput: "price", scoreIndex: 0, positiveClass: "" });
+    expect(parsed.get("iris")).toEqual({ task: "classification", predictionOutput: "species", scoreOutput: "probabilities", scoreIndex: 2, positiveClass: "virginica" });
+    // A model without `quality` is the demo's shape: the monitor's defaults.
+    expect(parsed.isConfigured("fraud-detector")).toBe(false);
+    expect(parsed.get("fraud-detector")).toEqual(DEFAULT_CLASSIFIER);
+  });
+
+  test("stacks without `quality` render the monitor as before: no MODELS_CONFIG", async () => {
+    const p = await planStack("prod");
+    expect(Object.keys(env(named(p.objects, "Deployment", "monitor")))).not.toContain("MODELS_CONFIG");
+  });
+
+  test("one namespace constant: the workloads run where the clouds' identities trust MLflow", async () => {
+    expect(MLFLOW_SERVICE_ACCOUNT).toEqual({ namespace: NAMESPACES.platform, name: "mlflow" });
+    const p = await planStack("prod");
+    expect(byKind(p.objects, "Namespace").map((n) => n.metadata.name).sort()).toEqual([NAMESPACES.monitoring, NAMESPACES.platform].sort());
+    const account = named(p.objects, "ServiceAccount", MLFLOW_SERVICE_ACCOUNT.name);
+    expect(account.metadata.namespace).toBe(NAMESPACES.platform);
   });
 });
 

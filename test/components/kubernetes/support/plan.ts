@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ArtifactVolume, Foundation, Toleration } from "../../../../components/contracts";
+import { NAMESPACES } from "../../../../components/kubernetes/constants";
 import { runProgram, type DeclaredResource, type PlanResult } from "../../../../scripts/plan/harness";
 
 /** A Kubernetes object as the API server would receive it, with where it came from. */
@@ -69,7 +70,7 @@ export const FAKE_FOUNDATION: FakeFoundationValues = {
   artifactUri: "gs://example-artifacts/mlflow",
   annotations: { "iam.gke.io/gcp-service-account": "mlflow@example.iam.gserviceaccount.com" },
   podLabels: { "azure.workload.identity/use": "true" },
-  namespace: "mlops",
+  namespace: NAMESPACES.platform,
 };
 
 function fakeProgram(values: Partial<FakeFoundationValues>) {
