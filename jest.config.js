@@ -4,7 +4,11 @@ module.exports = {
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "<rootDir>/tsconfig.jest.json" }] },
-  moduleNameMapper: { "^@mlops/common$": "<rootDir>/services/common/src/index.ts" },
+  moduleNameMapper: {
+    "^@mlops/common$": "<rootDir>/services/common/src/index.ts",
+    "^@mlops/dev-fixtures$": "<rootDir>/packages/dev-fixtures/src/index.ts",
+    "^@mlops/dev-fixtures/(.*)$": "<rootDir>/packages/dev-fixtures/src/$1",
+  },
   testTimeout: 120000,
   maxWorkers: 2,
 };

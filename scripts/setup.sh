@@ -30,4 +30,5 @@ fi
 
 # onnxruntime-node bundles its CPU binaries; its install script only fetches optional CUDA parts.
 export ONNXRUNTIME_NODE_INSTALL=skip
-npm ci --no-audit --no-fund
+# --loglevel=notice: the repository's .npmrc silences npm (for `npm run`), not what an install reports.
+npm ci --no-audit --no-fund --loglevel=notice

@@ -3,6 +3,9 @@
  *
  *   npm run demo:traffic [-- --baseline 30] [-- --rate 400] [-- --feedback-delay 2] [-- --timeout 180] [-- --state-dir .local]
  *
+ * --state-dir: the one `npm start` was given (default: $MLOPS_LOCAL_STATE_DIR, else .local; relative to
+ * the repository root, as for npm start).
+ *
  * Sends card transactions of the demo fraud data to serving (MLflow `/invocations`, 20 rows a request,
  * each request with its `x-request-id`), and the true label of each prediction to the monitor a few
  * seconds later, as a fraud team confirms cases. After the baseline it sends transactions from the
@@ -13,9 +16,9 @@
  * of the shift, 2 on a usage error or when the platform is not running.
  */
 import path from "node:path";
-import { FEATURES, generateFraudData, type FraudData } from "../demo/fraud-data";
+import { FEATURES, generateFraudData, type FraudData } from "@mlops/dev-fixtures";
 import { PROFILES } from "../../infra/profiles";
-import { ACCURACY_THRESHOLD, DEFAULT_STATE_DIR, LOCAL_TIMINGS, LocalPlatformError, readState, type PlatformState } from "./layout";
+import { ACCURACY_THRESHOLD, LOCAL_TIMINGS, LocalPlatformError, readState, resolveStateDir, STATE_DIR_ENV, type PlatformState } from "./layout";
 
 export interface DemoTrafficOptions {
   state: PlatformState;
@@ -308,10 +311,10 @@ const WHAT: Record<keyof Milestones, string> = {
   actionRecorded: "the monitor's action recorded",
 };
 
-function parseArgs(argv: string[]): { stateDir: string; options: Omit<DemoTrafficOptions, "state"> } {
+function parseArgs(argv: string[]): { stateDir: string; stateDirGiven: boolean; options: Omit<DemoTrafficOptions, "state"> } {
   const numbers: Record<string, keyof DemoTrafficOptions> = { "--baseline": "baselineSeconds", "--rate": "rowsPerSecond", "--feedback-delay": "feedbackDelaySeconds", "--timeout": "timeoutSeconds" };
   const options: Record<string, number> = {};
-  let stateDir = DEFAULT_STATE_DIR;
+  let stateDir: string | undefined;
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new LocalPlatformError(`${flag} needs a value`);
@@ -322,7 +325,7 @@ function parseArgs(argv: string[]): { stateDir: string; options: Omit<DemoTraffi
       options[numbers[flag]] = n;
     } else throw new LocalPlatformError(`unknown option ${JSON.stringify(flag)}; options: ${[...Object.keys(numbers), "--state-dir"].join(", ")}`);
   }
-  return { stateDir: path.resolve(__dirname, "../..", stateDir), options };
+  return { stateDir: resolveStateDir(stateDir), stateDirGiven: stateDir !== undefined || Boolean(process.env[STATE_DIR_ENV]), options };
 }
 
 async function main(): Promise<number> {
@@ -331,9 +334,15 @@ async function main(): Promise<number> {
   let state: PlatformState;
   try {
     args = parseArgs(process.argv.slice(2));
-    state = readState(args.stateDir);
   } catch (err) {
     process.stderr.write(`demo:traffic: ${(err as Error).message}\n`);
+    return 2;
+  }
+  try {
+    state = readState(args.stateDir);
+  } catch (err) {
+    const hint = args.stateDirGiven ? "" : `\n(npm start -- --state-dir <dir>? Give the demo the same: npm run demo:traffic -- --state-dir <dir>, or set ${STATE_DIR_ENV}=<dir> for both.)`;
+    process.stderr.write(`demo:traffic: ${(err as Error).message}${hint}\n`);
     return 2;
   }
   const skipped = state.components.filter((c) => c.status === "skipped");

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
-import { freePort } from "./postgres";
+import { freePort } from "@mlops/dev-fixtures/postgres";
 
 export const MODEL_NAME = "fraud-detector";
 /** ModelQualityLow's threshold for the demo model: the stack config's default (PRODUCT.md). */
@@ -121,6 +121,23 @@ export interface PlatformState {
 }
 
 export const DEFAULT_STATE_DIR = ".local";
+/** The state directory of `npm start` and `npm run demo:traffic` alike when --state-dir is not given. */
+export const STATE_DIR_ENV = "MLOPS_LOCAL_STATE_DIR";
+/** The repository root: npm runs every script there, so relative state directories are taken from it. */
+export const PROJECT_ROOT = path.resolve(__dirname, "../..");
+
+/** `--state-dir <dir>`, else `$MLOPS_LOCAL_STATE_DIR`, else `.local`; relative to the repository root. */
+export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(PROJECT_ROOT, flag ?? (env[STATE_DIR_ENV] || DEFAULT_STATE_DIR));
+}
+
+/** The command that runs the demo traffic against the platform in `stateDir`. */
+export function demoTrafficCommand(stateDir: string): string {
+  if (path.resolve(stateDir) === path.resolve(PROJECT_ROOT, DEFAULT_STATE_DIR)) return "npm run demo:traffic";
+  const shown = path.relative(PROJECT_ROOT, stateDir);
+  const arg = shown && !shown.startsWith("..") && !path.isAbsolute(shown) ? shown : stateDir;
+  return `npm run demo:traffic -- --state-dir ${/^[\w./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`}`;
+}
 
 export function statePath(stateDir: string): string {
   return path.join(stateDir, "platform.json");

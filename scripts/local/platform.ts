@@ -24,7 +24,7 @@ import {
   type Ports,
 } from "./layout";
 import { alertmanagerArgs, alertmanagerBinary, INSTALL_HINT, localAlertmanagerConfig, localAlertRules, prometheusArgs, prometheusBinary, prometheusConfig } from "./monitoring";
-import { postgresBinDir, startPostgresCluster, type PostgresCluster } from "./postgres";
+import { postgresBinDir, startPostgresCluster, type PostgresCluster } from "@mlops/dev-fixtures/postgres";
 import { buildStaleServices, ensureDemoAssets } from "./prepare";
 import { Supervisor, type ProcessSpec } from "./processes";
 import { startRetrainHook, type RetrainHook, type RetrainRequest } from "./retrain-hook";

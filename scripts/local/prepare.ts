@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { makeDemoModel } from "../demo/make-demo-model";
+import { makeDemoModel } from "@mlops/dev-fixtures";
 
 /** In build order: common first, the others use it. */
 const WORKSPACES = [

@@ -4,25 +4,28 @@
  *   npm start [-- --free-ports] [-- --state-dir <dir>]
  *
  * --free-ports    system-chosen ports instead of the documented ones (8080-8082, 9090, 9093, ...)
- * --state-dir     where data, logs and generated configs live (default .local)
+ * --state-dir     where data, logs and generated configs live (default: $MLOPS_LOCAL_STATE_DIR, else
+ *                 .local; relative to the repository root). `npm run demo:traffic` takes the same.
  *
- * Exit 0 after Ctrl-C (or SIGTERM) stopped everything; 1 when the start failed or a component died.
+ * Exit 0 after Ctrl-C (or SIGTERM) stopped everything, once every child process has exited; 1 when the
+ * start failed or a component died. npm runs this file with `exec` (package.json), so the signal npm
+ * forwards reaches this process, and npm returns only when it has exited.
  */
 import path from "node:path";
-import { DEFAULT_STATE_DIR, LocalPlatformError, type PlatformState } from "./layout";
+import { demoTrafficCommand, LocalPlatformError, PROJECT_ROOT, resolveStateDir, type PlatformState } from "./layout";
 import { startLocalPlatform, type LocalPlatform } from "./platform";
 
-const ROOT = path.resolve(__dirname, "../..");
+const ROOT = PROJECT_ROOT;
 
 function parseArgs(argv: string[]): { freePorts: boolean; stateDir: string } {
   let freePorts = false;
-  let stateDir = DEFAULT_STATE_DIR;
+  let stateDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--free-ports") freePorts = true;
     else if (argv[i] === "--state-dir" && argv[i + 1] && !argv[i + 1].startsWith("--")) stateDir = argv[++i];
     else throw new LocalPlatformError(`unknown option ${JSON.stringify(argv[i])}; options: --free-ports, --state-dir <dir>`);
   }
-  return { freePorts, stateDir: path.resolve(ROOT, stateDir) };
+  return { freePorts, stateDir: resolveStateDir(stateDir) };
 }
 
 export function summary(state: PlatformState): string {
@@ -39,7 +42,7 @@ export function summary(state: PlatformState): string {
     ...(state.urls.monitor ? [`  actions:       ${state.urls.monitor}/v1/alerts/actions`] : []),
     `  logs:          ${path.join(state.stateDir, "logs")}`,
     "",
-    "Next, in another terminal: npm run demo:traffic      Ctrl-C here stops everything.",
+    `Next, in another terminal: ${demoTrafficCommand(state.stateDir)}      Ctrl-C here stops everything.`,
   );
   return lines.join("\n");
 }

@@ -16,13 +16,13 @@
  * Each test file gets its own database, so files run in parallel. Missing binaries make the test FAIL
  * with the set-up command to run (never skip).
  *
- * The server itself is scripts/local/postgres.ts (also `npm start`'s). Outside jest: `acquireTestDatabase()`.
+ * The server itself is `@mlops/dev-fixtures/postgres` (also `npm start`'s). Outside jest: `acquireTestDatabase()`.
  * The test cluster trades durability for speed (fsync off); pass `{ durable: true }` for numbers that
  * must reflect a real server (commits flushed to disk).
  */
-import { databaseName, startPostgresCluster, withClient, type ClusterOptions } from "../../scripts/local/postgres";
+import { databaseName, startPostgresCluster, withClient, type ClusterOptions } from "@mlops/dev-fixtures/postgres";
 
-export { freePort, postgresBinDir, SETUP_HINT, startPostgresCluster, type ClusterOptions, type PostgresCluster } from "../../scripts/local/postgres";
+export { freePort, postgresBinDir, SETUP_HINT, startPostgresCluster, type ClusterOptions, type PostgresCluster } from "@mlops/dev-fixtures/postgres";
 
 export interface TestDatabaseHandle {
   /** URL of this file's database. */

@@ -15,7 +15,7 @@ function npmPlan(...args: string[]) {
 }
 
 function nodePlan(cwd: string, ...args: string[]) {
-  return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan.ts", ...args], { cwd, encoding: "utf8", timeout: 120_000 });
+  return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/plan/cli.ts", ...args], { cwd, encoding: "utf8", timeout: 120_000 });
 }
 
 /** `  N  type` lines after "By type:", as a map. */
@@ -85,6 +85,14 @@ test("--json reaches a slow reader whole: the CLI exits only once stdout has dra
   const run = spawnSync("bash", ["-c", "npm run --silent plan -- prod --json | (sleep 1; cat)"], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
   expect(run.stdout.length).toBeGreaterThan(65_536);
   expect(JSON.parse(run.stdout).stack).toBe("prod");
+});
+
+test("`npm run plan -- dev --json`, as typed (no --silent), is only JSON on stdout: the project's .npmrc keeps npm's banner off", () => {
+  // Without the variable npm may have set for this jest run: what a person's shell has.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.toLowerCase() !== "npm_config_loglevel"));
+  const run = spawnSync("npm", ["run", "plan", "--", "dev", "--json"], { cwd: ROOT, encoding: "utf8", timeout: 120_000, env });
+  expect(run.status).toBe(0);
+  expect(JSON.parse(run.stdout).counts["aws:eks/cluster:Cluster"]).toBe(1);
 });
 
 describe("a stack with bad config, in a temporary copy of the project", () => {

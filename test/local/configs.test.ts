@@ -10,7 +10,7 @@ import path from "node:path";
 import { parse } from "yaml";
 import { buildAlertRules } from "../../components/kubernetes/alert-rules";
 import { PROFILES } from "../../infra/profiles";
-import { choosePorts, DEFAULT_PORTS, LOCAL_TIMINGS, MODEL_NAME } from "../../scripts/local/layout";
+import { choosePorts, DEFAULT_PORTS, demoTrafficCommand, LOCAL_TIMINGS, MODEL_NAME, resolveStateDir, STATE_DIR_ENV } from "../../scripts/local/layout";
 import { localAlertmanagerConfig, localAlertRules, prometheusConfig } from "../../scripts/local/monitoring";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -88,8 +88,22 @@ describe("ports", () => {
 });
 
 describe("command lines", () => {
-  const run = (script: string, args: string[]) =>
-    spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], { cwd: ROOT, encoding: "utf8" });
+  const run = (script: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+
+  test("npm start and demo:traffic find the state directory the same way: --state-dir, else MLOPS_LOCAL_STATE_DIR, else .local", () => {
+    expect(STATE_DIR_ENV).toBe("MLOPS_LOCAL_STATE_DIR");
+    expect(resolveStateDir(undefined, {})).toBe(path.join(ROOT, ".local"));
+    expect(resolveStateDir(undefined, { MLOPS_LOCAL_STATE_DIR: "tmp/a" })).toBe(path.join(ROOT, "tmp/a"));
+    expect(resolveStateDir("/srv/b", { MLOPS_LOCAL_STATE_DIR: "tmp/a" })).toBe("/srv/b");
+    expect(demoTrafficCommand(path.join(ROOT, ".local"))).toBe("npm run demo:traffic");
+    expect(demoTrafficCommand(path.join(ROOT, "tmp/a"))).toBe("npm run demo:traffic -- --state-dir tmp/a");
+    expect(demoTrafficCommand("/srv/my state")).toBe("npm run demo:traffic -- --state-dir '/srv/my state'");
+    // The demo reads the variable (no platform runs in `dir`: it names that directory).
+    const viaEnv = run("scripts/local/demo-traffic.ts", [], { [STATE_DIR_ENV]: dir });
+    expect(viaEnv.status).toBe(2);
+    expect(viaEnv.stderr).toContain(`the local platform is not running (no ${path.join(dir, "platform.json")})`);
+  });
 
   test("npm start refuses an unknown option", () => {
     const r = run("scripts/local/start.ts", ["--fast"]);

@@ -1,8 +1,10 @@
 /**
- * End to end: `npm start`'s launcher as a real process (free ports, its own state directory), the demo
- * traffic with its shift, and what must follow within a bounded time: drift in drift's metrics, the
- * alert firing in Prometheus and reaching the monitor, the monitor's action recorded and its signed
- * retraining request received. Then Ctrl-C (SIGINT) stops every process.
+ * End to end: `npm start -- --free-ports --state-dir <dir>` as a person runs it (npm, its shell, the
+ * launcher, in a process group of their own, as in a terminal), the demo traffic with its shift, and what
+ * must follow within a bounded time: drift in drift's metrics, the alert firing in Prometheus and
+ * reaching the monitor, the monitor's action recorded and its signed retraining request received. Then
+ * Ctrl-C (SIGINT to the whole group, as a terminal sends it) stops every process, and npm exits 0 only
+ * once they have stopped.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -25,7 +27,8 @@ describe("the local platform (npm start + npm run demo:traffic)", () => {
   let result: DemoResult;
 
   beforeAll(async () => {
-    launcher = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "scripts/local/start.ts", "--free-ports", "--state-dir", stateDir], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    // detached: npm leads a process group of its own, which Ctrl-C (below) signals as a terminal does.
+    launcher = spawn("npm", ["start", "--", "--free-ports", "--state-dir", stateDir], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], detached: true });
     launcher.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     launcher.stderr!.on("data", (d: Buffer) => (output += d.toString()));
     const deadline = Date.now() + 180_000;
@@ -38,8 +41,8 @@ describe("the local platform (npm start + npm run demo:traffic)", () => {
   });
 
   afterAll(async () => {
-    if (launcher.exitCode === null) {
-      launcher.kill("SIGINT");
+    if (launcher.exitCode === null && launcher.signalCode === null) {
+      ctrlC(launcher);
       await new Promise((r) => launcher.once("exit", r));
     }
     rmSync(stateDir, { recursive: true, force: true });
@@ -68,21 +71,50 @@ describe("the local platform (npm start + npm run demo:traffic)", () => {
     const drift = alerts.data.alerts.find((a) => a.labels.alertname === "DataDriftDetected");
     expect(drift).toMatchObject({ state: "firing", labels: { model: state.model, platform: "mlops", severity: "warning" } });
 
-    const action = result.actions.find((a) => a.action === "retrain" && a.status === "succeeded");
+    // The demo stops once an action is recorded; its retraining call may still be in flight then.
+    const action = await succeededRetrain(state, result.actions);
     expect(action).toBeDefined();
     expect(["DataDriftDetected", "ModelQualityLow"]).toContain(action!.alertname);
     const requests = readFileSync(path.join(stateDir, "logs", "retrain-requests.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(requests.some((r) => r.model === state.model && r.alertname === action!.alertname)).toBe(true);
   });
 
-  test("Ctrl-C stops every process and removes the state file", async () => {
-    const pids = state.components.flatMap((c) => (c.pid ? [c.pid] : []));
+  test("the launcher names the demo's command for its state directory", () => {
+    expect(output).toContain(`Next, in another terminal: npm run demo:traffic -- --state-dir ${stateDir}`);
+  });
+
+  test("Ctrl-C stops every process and removes the state file; npm exits 0, after its children", async () => {
+    const pids = [state.launcherPid, ...state.components.flatMap((c) => (c.pid ? [c.pid] : []))];
     expect(pids.every(isAlive)).toBe(true);
-    const exited = new Promise<number | null>((r) => launcher.once("exit", (code) => r(code)));
-    launcher.kill("SIGINT");
-    expect(await exited).toBe(0);
-    expect(pids.filter(isAlive)).toEqual([]);
+    const exited = new Promise<[number | null, string | null, number[]]>((r) => launcher.once("exit", (code, signal) => r([code, signal, pids.filter(isAlive)])));
+    ctrlC(launcher);
+    // At the moment npm exits, the launcher and everything it started are gone already.
+    expect(await exited).toEqual([0, null, []]);
     expect(existsSync(statePath(stateDir))).toBe(false);
     expect(output).toContain("stopped.");
   });
 });
+
+/** Ctrl-C in a terminal: SIGINT to the foreground process group (npm, its shell, the launcher). */
+function ctrlC(child: ChildProcess): void {
+  try {
+    process.kill(-child.pid!, "SIGINT");
+  } catch {
+    // The group is gone.
+  }
+}
+
+type RecordedAction = DemoResult["actions"][number];
+
+/** The first succeeded retrain action, polling the monitor a bounded while for one still in flight. */
+async function succeededRetrain(state: PlatformState, seen: RecordedAction[]): Promise<RecordedAction | undefined> {
+  const isDone = (a: RecordedAction) => a.action === "retrain" && a.status === "succeeded";
+  const deadline = Date.now() + 30_000;
+  let actions = seen;
+  while (!actions.some(isDone) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    const res = await fetch(`${state.urls.monitor}/v1/alerts/actions?model=${state.model}&limit=50`);
+    actions = ((await res.json()) as { actions: RecordedAction[] }).actions;
+  }
+  return actions.find(isDone);
+}

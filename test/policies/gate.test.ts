@@ -207,7 +207,7 @@ test("a prod image without its digest is a mandatory violation naming the Deploy
 
 function planCli(stack: string, seed?: Record<string, string>) {
   const preload = seed ? ["-r", path.join(__dirname, "support", "seed-violation.ts")] : [];
-  return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", ...preload, "scripts/plan.ts", stack, "--policy"], {
+  return spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", ...preload, "scripts/plan/cli.ts", stack, "--policy"], {
     cwd: ROOT,
     encoding: "utf8",
     timeout: 120_000,

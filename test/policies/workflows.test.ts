@@ -220,7 +220,13 @@ describe("deploy.yml", () => {
     expect(job.strategy.matrix.service).toEqual(["serving", "drift", "monitor", "mlflow"]);
     const builds = stepsUsing(job, "docker/build-push-action");
     expect(builds).toHaveLength(1);
-    expect(builds[0].with).toMatchObject({ push: true, context: ".", file: "services/${{ matrix.service }}/Dockerfile", tags: "${{ steps.tags.outputs.tags }}" });
+    expect(builds[0].with).toMatchObject({
+      push: true,
+      context: ".",
+      file: "${{ matrix.service == 'mlflow' && 'services/mlflow/Dockerfile' || 'services/Dockerfile' }}",
+      "build-args": "${{ matrix.service != 'mlflow' && format('SERVICE={0}', matrix.service) || '' }}",
+      tags: "${{ steps.tags.outputs.tags }}",
+    });
     const tags = job.steps.find((s) => s.id === "tags")!;
     expect(tags.run).toMatch(/bash scripts\/ci\/image-tags\.sh "\$SERVICE" "\$GITHUB_SHA"/);
     expect(tags.env).toEqual({ ECR_REGISTRY: "${{ steps.ecr.outputs.registry }}", GCP_IMAGE_REGISTRY: "${{ vars.GCP_IMAGE_REGISTRY }}", AZURE_IMAGE_REGISTRY: "${{ vars.AZURE_IMAGE_REGISTRY }}", SERVICE: "${{ matrix.service }}" });

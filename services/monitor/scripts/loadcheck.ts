@@ -22,8 +22,8 @@ import { readFileSync, readdirSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { Client } from "pg";
-import { FEATURES, random } from "../../../scripts/demo/fraud-data";
-import { startPostgresCluster, type PostgresCluster } from "../../../scripts/local/postgres";
+import { FEATURES, random } from "@mlops/dev-fixtures";
+import { startPostgresCluster, type PostgresCluster } from "@mlops/dev-fixtures/postgres";
 
 const EVENTS = Number(process.env.LOADCHECK_EVENTS ?? 300_000);
 const BATCH = Number(process.env.LOADCHECK_BATCH ?? 1000);

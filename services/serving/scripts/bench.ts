@@ -14,8 +14,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
-import { makeDemoModel } from "../../../scripts/demo/make-demo-model";
-import { generateFraudData } from "../../../scripts/demo/fraud-data";
+import { makeDemoModel } from "@mlops/dev-fixtures";
+import { generateFraudData } from "@mlops/dev-fixtures";
 import { containerCpus } from "../src/cpus";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { parse } from "yaml";
 import { ALERT_NAMES, DEFAULT_FOR, buildAlertRules, renderRuleFile, type AlertRuleParams } from "../../../components/kubernetes/alert-rules";
 import { planStack } from "./support/plan";
-import { requireTool, run } from "./support/tools";
+import { requireTool, run } from "../../helpers/tools";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const FIXTURE = path.join(__dirname, "fixtures", "alert-rules.test.yml");

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
 import { dashboardExpressions, modelHealthDashboard, modelServingDashboard, platformDashboards } from "../../../components/kubernetes/dashboards";
-import { requireTool, run } from "./support/tools";
+import { requireTool, run } from "../../helpers/tools";
 
 /** The metric names of the common brief: dashboards may use these (and Prometheus' own `up`) only. */
 const KNOWN_METRICS = new Set([

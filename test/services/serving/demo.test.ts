@@ -3,10 +3,10 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { parse } from "yaml";
-import { FEATURES, generateFraudData, makeDemoModel, predictProbability, toCsv, trainLogisticRegression } from "../../../scripts/demo";
+import { FEATURES, generateFraudData, makeDemoModel, predictProbability, toCsv, trainLogisticRegression } from "@mlops/dev-fixtures";
 import { tempDir } from "./support";
 
-/** scripts/demo: the fraud-detector every service's tests and the local platform use. */
+/** @mlops/dev-fixtures: the fraud-detector every service's tests and the local platform use. */
 describe("the demo fraud-detector", () => {
   test("data: deterministic per seed, 30 named features, a shift that moves the inputs", () => {
     const a = generateFraudData({ rows: 500, seed: 1 });
@@ -47,7 +47,7 @@ describe("the demo fraud-detector", () => {
   });
 
   test("the CLI prints what it wrote; a missing --out is a usage error", () => {
-    const script = path.resolve(__dirname, "../../../scripts/demo/make-demo-model.ts");
+    const script = path.resolve(__dirname, "../../../packages/dev-fixtures/src/make-demo-model.ts");
     const ok = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", script, "--out", tempDir(), "--rows", "500"], { encoding: "utf8" });
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ modelDir: expect.stringMatching(/fraud-detector$/), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });

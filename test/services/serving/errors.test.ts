@@ -1,5 +1,5 @@
 import http from "node:http";
-import { FEATURES, logisticRegressionOnnx, writeMlflowOnnxModel } from "../../../scripts/demo";
+import { FEATURES, logisticRegressionOnnx, writeMlflowOnnxModel } from "@mlops/dev-fixtures";
 import { demoWeights, get, metric, post, record, row, startServing, tempDir, tensor, writeModel, type Running } from "./support";
 
 /** Every way a request can be wrong: a 4xx with {"error", "code"} that says what and where; never a crash. */

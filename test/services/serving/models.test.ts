@@ -3,7 +3,7 @@ import path from "node:path";
 import { MlflowClient, createLogger, createRegistry } from "@mlops/common";
 import { createServingApp } from "../../../services/serving/src/app";
 import { loadServingConfig } from "../../../services/serving/src/config";
-import { DataType, encodeOnnxModel, FEATURES, writeMlflowOnnxModel } from "../../../scripts/demo";
+import { DataType, encodeOnnxModel, FEATURES, writeMlflowOnnxModel } from "@mlops/dev-fixtures";
 import { MlflowStub } from "../../helpers/mlflow-stub";
 import { metric, post, row, startServing, tempDir, tensor, waitFor, writeModel, type Running } from "./support";
 

@@ -6,7 +6,7 @@ import path from "node:path";
 import { createLogger } from "@mlops/common";
 import { runServing, type RunningServing } from "../../../services/serving/src/app";
 import { loadServingConfig } from "../../../services/serving/src/config";
-import { FEATURES, generateFraudData, predictProbability, trainLogisticRegression, writeFraudDetector, type LogisticModel } from "../../../scripts/demo";
+import { FEATURES, generateFraudData, predictProbability, trainLogisticRegression, writeFraudDetector, type LogisticModel } from "@mlops/dev-fixtures";
 import { metricValue } from "../../helpers/metrics";
 
 export { FEATURES };

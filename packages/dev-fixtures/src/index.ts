@@ -1,5 +1,6 @@
 /**
- * The demo "fraud-detector" toolkit, for tests, benchmarks and the local platform:
+ * `@mlops/dev-fixtures`: the demo "fraud-detector" toolkit, for tests, benchmarks and the local platform
+ * (the throwaway PostgreSQL is `@mlops/dev-fixtures/postgres`):
  *
  * - `generateFraudData({rows, seed, shift})`: deterministic synthetic card-fraud data (`time`, `v1`..`v28`,
  *   `amount`, label), optionally from a shifted distribution; `toCsv` writes it with the `is_fraud` column.

@@ -2,7 +2,7 @@
  * Generates the demo "fraud-detector": a training set, a logistic-regression model trained on it,
  * written as an MLflow ONNX model directory, plus a shifted data set (drift + lower accuracy) for demos.
  *
- *   node -r ts-node/register/transpile-only scripts/demo/make-demo-model.ts --out .local/demo [--rows 20000] [--seed 7]
+ *   node -r ts-node/register/transpile-only packages/dev-fixtures/src/make-demo-model.ts --out .local/demo [--rows 20000] [--seed 7]
  *
  * prints the paths, the sha256 of model.onnx (the registry tag) and the accuracy on both data sets.
  */

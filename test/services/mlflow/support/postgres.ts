@@ -1,8 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { startPostgresCluster } from "../../../../scripts/local/postgres";
+import { startPostgresCluster } from "@mlops/dev-fixtures/postgres";
 
 /**
- * A throwaway PostgreSQL server (scripts/local/postgres.ts: Debian's postgresql package, a free local
+ * A throwaway PostgreSQL server (`@mlops/dev-fixtures/postgres`: Debian's postgresql package, a free local
  * port, a temporary directory) that, like a managed database, wants passwords (SCRAM) over TCP; the
  * superuser is trusted on the local socket only. Missing binaries make the test fail with the set-up
  * command to run.

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startPostgres, type TempPostgres } from "./support/postgres";
-import { requireTool, run } from "./support/tools";
+import { requireTool, run } from "../../helpers/tools";
 
 /**
  * The scripts the MLflow image runs (services/mlflow): executed for real with Debian's python3,

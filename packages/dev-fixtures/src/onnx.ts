@@ -113,7 +113,7 @@ export function encodeOnnxModel(spec: GraphSpec): Uint8Array {
   });
   const model = {
     irVersion: 8,
-    producerName: "mlops-platform scripts/demo",
+    producerName: "mlops-platform dev-fixtures",
     producerVersion: "1",
     opsetImport: [{ domain: "", version: spec.opset ?? 13 }],
     graph: {

@@ -3,9 +3,9 @@
  * with the stack's real config and prints what it declares. With --policy, also runs the policy pack's
  * rules over those resources and exits non-zero on a mandatory violation. No cloud credentials needed.
  */
-import { runProgram, type PlanResult } from "./plan/harness";
-import { listStacks } from "./plan/stack-config";
-import { countByType, renderTree } from "./plan/tree";
+import { runProgram, type PlanResult } from "./harness";
+import { listStacks } from "./stack-config";
+import { countByType, renderTree } from "./tree";
 
 interface PolicyViolation {
   policy: string;
@@ -33,7 +33,7 @@ async function cli(argv: string[]): Promise<number> {
   }
   let violations: PolicyViolation[] = [];
   if (flags.has("--policy")) {
-    const gate = (require("./plan/policy-gate") as { runPolicyGate: PolicyGate }).runPolicyGate;
+    const gate = (require("./policy-gate") as { runPolicyGate: PolicyGate }).runPolicyGate;
     violations = await gate(plan);
   }
   const mandatory = violations.filter((v) => v.level === "mandatory");
