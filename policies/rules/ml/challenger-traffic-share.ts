@@ -14,7 +14,7 @@ export const mlChallengerTrafficShare = resourceRule(
   {
     name: "ml-challenger-traffic-share",
     description:
-      "A challenger model never answers more than maxSharePercent percent of live traffic (10 in production, as PRODUCT.md fixes): CHALLENGER_WEIGHT is a literal number within the limit. Shadow mode (SHADOW=true), where the challenger sees traffic but never answers, is always allowed and must carry weight 0. An unproven model must not decide for most customers before its canary has been observed.",
+      "A challenger model never answers more than maxSharePercent percent of live traffic (10 in production, the product's canary cap): CHALLENGER_WEIGHT is a literal number within the limit. Shadow mode (SHADOW=true), where the challenger sees traffic but never answers, is always allowed and must carry weight 0. An unproven model must not decide for most customers before its canary has been observed.",
     severity: "high",
     framework: platform("Progressive delivery of models: bounded canary share"),
     clouds: ["kubernetes"],
