@@ -1,3 +1,8 @@
+/**
+ * Plain node:http helpers, for servers that are not express apps: startService's health probes and
+ * metrics port, and scripts/local/retrain-hook.ts. Service APIs are built with createServiceApp
+ * (express-app.ts), which reads bodies, routes and maps errors itself.
+ */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpError, errorBody } from "./errors";
 
@@ -54,69 +59,4 @@ export function parseJson(body: Buffer | string): unknown {
   } catch (err) {
     throw new HttpError(400, "INVALID_JSON", `request body is not valid JSON: ${(err as Error).message}`);
   }
-}
-
-export async function readJson(req: IncomingMessage, limitBytes: number): Promise<unknown> {
-  return parseJson(await readBody(req, limitBytes));
-}
-
-export type RouteParams = Record<string, string>;
-export interface RouteContext {
-  params: RouteParams;
-  url: URL;
-}
-/** A handler returns the JSON to send with 200, or writes the response itself and returns undefined. */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => unknown | Promise<unknown>;
-
-interface Route {
-  method: string;
-  pattern: RegExp;
-  names: string[];
-  handler: RouteHandler;
-}
-
-/**
- * A small method + path router for the control-plane APIs (`/v1/models/:name/quality`).
- * Unknown paths are 404, known paths with another method 405; thrown HttpErrors become error bodies.
- */
-export class Router {
-  private readonly routes: Route[] = [];
-
-  add(method: string, path: string, handler: RouteHandler): this {
-    const names: string[] = [];
-    const source = path
-      .split("/")
-      .map((part) => {
-        if (part.startsWith(":")) {
-          names.push(part.slice(1));
-          return "([^/]+)";
-        }
-        return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-      })
-      .join("/");
-    this.routes.push({ method, pattern: new RegExp(`^${source}$`), names, handler });
-    return this;
-  }
-
-  readonly handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    let pathMatched = false;
-    try {
-      for (const route of this.routes) {
-        const match = route.pattern.exec(url.pathname);
-        if (!match) continue;
-        pathMatched = true;
-        if (route.method !== req.method) continue;
-        const params: RouteParams = {};
-        route.names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1])));
-        const result = await route.handler(req, res, { params, url });
-        if (!res.writableEnded && !res.headersSent) sendJson(res, 200, result ?? {});
-        return;
-      }
-      if (pathMatched) throw new HttpError(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed on ${url.pathname}`);
-      throw new HttpError(404, "NOT_FOUND", `no route for ${req.method} ${url.pathname}`);
-    } catch (err) {
-      sendError(res, err);
-    }
-  };
 }

@@ -2,6 +2,7 @@ export * from "./errors";
 export * from "./config";
 export * from "./logger";
 export * from "./http";
+export * from "./express-app";
 export * from "./service";
 export * from "./mlflow";
 export * from "./events";

@@ -97,6 +97,11 @@ export class MlflowClient {
     await this.request("POST", "/api/2.0/mlflow/registered-models/alias", undefined, { name, alias, version });
   }
 
+  /** Removes an alias from a registered model (`DELETE registered-models/alias`, parameters in a JSON body as MLflow's own client sends them). */
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    await this.request("DELETE", "/api/2.0/mlflow/registered-models/alias", undefined, { name, alias });
+  }
+
   async getDownloadUri(name: string, version: string): Promise<string> {
     const body = await this.getJson<{ artifact_uri: string }>("/api/2.0/mlflow/model-versions/get-download-uri", { name, version });
     return body.artifact_uri;

@@ -10,12 +10,19 @@ export interface ServiceOptions {
   port: number;
   metricsPort: number;
   host?: string;
-  /** Handles every API request except the health probes. */
+  /**
+   * Handles every API request except the health probes: the `app` of createServiceApp (express-app.ts),
+   * or any RequestListener (serving's hand-tuned inference path).
+   */
   handler: http.RequestListener;
   registry: Registry;
   logger: Logger;
-  /** Readiness: false until models/profiles/migrations are in place. */
-  isReady: () => boolean;
+  /**
+   * Readiness: false until models/profiles/migrations are in place. May answer asynchronously (a
+   * database check); keep it cheap and bounded in time (cache it), as probes call it every few seconds.
+   * A rejection counts as not ready.
+   */
+  isReady: () => boolean | Promise<boolean>;
   /** What the service still waits for (a model version, a reference profile): shown by `/health/ready`, so a person sees why it is not ready. */
   waitingFor?: () => WaitingFor[];
   /** Runs after the API stopped taking requests and in-flight ones completed: flush queues here. */
@@ -40,12 +47,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   let draining = false;
   const api = http.createServer((req, res) => {
     if (req.url === "/health/live") return sendJson(res, 200, { status: "alive" });
-    if (req.url === "/health/ready") {
-      const ready = !draining && opts.isReady();
-      const waitingFor = draining ? [] : (opts.waitingFor?.() ?? []);
-      const status = ready ? "ready" : draining ? "draining" : "not ready";
-      return sendJson(res, ready ? 200 : 503, waitingFor.length > 0 ? { status, waitingFor } : { status });
-    }
+    if (req.url === "/health/ready") return void answerReadiness(res);
     if (draining) res.setHeader("connection", "close");
     // A request that was in flight when the drain began leaves a keep-alive connection behind, which
     // would hold server.close() until the client gives up: close it as soon as it is idle.
@@ -54,6 +56,20 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     });
     opts.handler(req, res);
   });
+  const answerReadiness = async (res: http.ServerResponse) => {
+    let ready = false;
+    if (!draining) {
+      try {
+        ready = await opts.isReady();
+      } catch (err) {
+        opts.logger.warn({ err: (err as Error).message }, "readiness check failed");
+      }
+    }
+    ready &&= !draining;
+    const waitingFor = draining ? [] : (opts.waitingFor?.() ?? []);
+    const status = ready ? "ready" : draining ? "draining" : "not ready";
+    sendJson(res, ready ? 200 : 503, waitingFor.length > 0 ? { status, waitingFor } : { status });
+  };
   api.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts, to avoid resets
   api.headersTimeout = 66_000;
 

@@ -10,20 +10,19 @@
  *   GET  /v1/alerts/actions           the recorded alert actions (?model=&limit=)
  */
 import { timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 import {
   EVENTS_PATH,
   HttpError,
   MlflowClient,
-  Router,
   createRegistry,
-  type RouteHandler,
+  createServiceApp,
   mlflowAuthFromEnv,
-  parseJson,
-  readBody,
+  queryParam,
+  requestIdOf,
   startService,
   type Logger,
   type RunningService,
+  type ServiceRequest,
 } from "@mlops/common";
 import type { Pool } from "pg";
 import { rollback, retrain } from "./alerts/actions";
@@ -32,6 +31,8 @@ import { AlertReceiver, listActions, type ActionRunner } from "./alerts/receiver
 import { migrate } from "./db/migrations";
 import { Partitions } from "./db/partitions";
 import { createPool, toHttpError, waitForDatabase } from "./db/pool";
+import { DatabaseReadiness } from "./db/readiness";
+import { MIGRATIONS } from "./db/schema";
 import { modelsConfigOf, type MonitorEnv } from "./env";
 import { EventStore, RejectedBatch } from "./ingest/events";
 import { PreparePool } from "./ingest/prepare-pool";
@@ -80,74 +81,85 @@ export async function startMonitor(e: MonitorEnv, logger: Logger, processEnv: No
 
   const mlflow = e.MLFLOW_TRACKING_URI ? new MlflowClient(e.MLFLOW_TRACKING_URI, mlflowAuthFromEnv(processEnv)) : undefined;
   const runAction: ActionRunner = (rule, alert, by) => {
-    if (rule.action === "rollback") return rollback(mlflow!, e.ROLLBACK_ALIAS, alert);
+    if (rule.action === "rollback") return rollback(mlflow!, { champion: e.ROLLBACK_ALIAS, challenger: e.CHALLENGER_ALIAS }, alert);
     const url = rule.url ?? e.RETRAIN_WEBHOOK_URL!;
     return retrain({ url, secret: e.WEBHOOK_SECRET!, retries: e.WEBHOOK_RETRIES, backoffMs: e.WEBHOOK_BACKOFF_MS, timeoutMs: e.WEBHOOK_TIMEOUT_MS }, alert, by);
   };
   const receiver = new AlertReceiver(pool, e.ALERT_ACTIONS, runAction, metrics, logger);
 
-  const body = async (req: IncomingMessage) => parseJson(await readBody(req, e.MAX_BODY_BYTES));
-  // Every route: a database outage becomes 503 (callers retry), and whatever is not the caller's fault is logged.
-  const guarded =
-    (handler: RouteHandler): RouteHandler =>
-    async (req, res, ctx) => {
-      try {
-        return await handler(req, res, ctx);
-      } catch (err) {
-        const mapped = toHttpError(err);
-        if (!(mapped instanceof HttpError) || mapped.status >= 500) logger.error({ err: (err as Error).message, method: req.method, path: ctx.url.pathname }, "request failed");
-        throw mapped;
-      }
-    };
-  const router = new Router()
-    .add("POST", EVENTS_PATH, guarded(async (req) => {
-      const end = metrics.batchDuration.startTimer({ kind: "events" });
-      try {
-        const batch = await preparer.prepare(await readBody(req, e.MAX_BODY_BYTES));
-        const stored = await events.store(batch);
-        for (const [model, n] of batch.perModel) {
-          const inserted = stored.insertedPerModel.get(model) ?? 0;
-          metrics.eventsIngested.inc({ model }, inserted);
-          metrics.eventsDuplicate.inc({ model }, n - inserted);
+  const api = createServiceApp({
+    name: "monitor",
+    logger,
+    bodyLimitBytes: e.MAX_BODY_BYTES,
+    // Every route: a database outage becomes 503 (callers retry), logged here; the app logs what is not an HttpError.
+    mapError: (err, req) => {
+      const mapped = toHttpError(err);
+      if (mapped !== err && mapped instanceof HttpError) logger.error({ err: (err as Error).message, reqId: requestIdOf(req.res!), method: req.method, path: req.path }, "request failed");
+      return mapped;
+    },
+  });
+  api
+    .route(EVENTS_PATH, {
+      post: async (req, res) => {
+        const end = metrics.batchDuration.startTimer({ kind: "events" });
+        try {
+          const batch = await preparer.prepare(await api.readRaw(req, res));
+          const stored = await events.store(batch);
+          for (const [model, n] of batch.perModel) {
+            const inserted = stored.insertedPerModel.get(model) ?? 0;
+            metrics.eventsIngested.inc({ model }, inserted);
+            metrics.eventsDuplicate.inc({ model }, n - inserted);
+          }
+          metrics.eventsExpired.inc(batch.expired);
+          metrics.labelled.inc({ source: "events" }, stored.labelled);
+          res.json({ received: batch.received, inserted: stored.inserted, duplicates: batch.ids.length - stored.inserted, expired: batch.expired, labelled: stored.labelled });
+        } catch (err) {
+          if (err instanceof HttpError && err.status < 500) metrics.eventsRejected.inc({ reason: err.code.toLowerCase() }, err instanceof RejectedBatch ? err.events : 1);
+          throw err;
+        } finally {
+          end();
         }
-        metrics.eventsExpired.inc(batch.expired);
-        metrics.labelled.inc({ source: "events" }, stored.labelled);
-        return { received: batch.received, inserted: stored.inserted, duplicates: batch.ids.length - stored.inserted, expired: batch.expired, labelled: stored.labelled };
-      } catch (err) {
-        if (err instanceof HttpError && err.status < 500) metrics.eventsRejected.inc({ reason: err.code.toLowerCase() }, err instanceof RejectedBatch ? err.events : 1);
-        throw err;
-      } finally {
-        end();
-      }
-    }))
-    .add("POST", "/v1/feedback", guarded(async (req) => {
-      const end = metrics.batchDuration.startTimer({ kind: "feedback" });
-      try {
-        const batch = prepareFeedback(await body(req), feedbackRules);
-        const stored = await feedback.store(batch);
-        metrics.feedback.inc({ result: "inserted" }, stored.inserted);
-        metrics.feedback.inc({ result: "corrected" }, stored.corrected);
-        metrics.feedback.inc({ result: "unchanged" }, batch.received - stored.inserted - stored.corrected);
-        metrics.labelled.inc({ source: "feedback" }, stored.labelled);
-        return { received: batch.received, ...stored };
-      } finally {
-        end();
-      }
-    }))
-    .add("GET", "/v1/models", guarded(async () => ({ models: await quality.knownModels() })))
-    .add("GET", "/v1/models/:name/quality", guarded((_req, _res, { params, url }) => quality.report(params.name, url.searchParams.get("window"))))
-    .add("POST", "/v1/alerts", guarded(async (req) => {
-      authorizeAlertmanager(req, e.ALERT_RECEIVER_TOKEN);
-      const parsed = alertmanagerPayloadSchema.safeParse(await body(req));
-      if (!parsed.success) throw new HttpError(400, "INVALID_ALERT_PAYLOAD", `not an Alertmanager webhook (version 4) body: ${listProblems(zodProblems(parsed.error))}`);
-      return receiver.handle(parsed.data);
-    }))
-    .add("GET", "/v1/alerts/actions", guarded(async (_req, _res, { url }) => {
-      const limit = Number(url.searchParams.get("limit") ?? 100);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, "INVALID_LIMIT", "limit must be an integer from 1 to 1000");
-      const model = url.searchParams.get("model") ?? undefined;
-      return { actions: await listActions(pool, { model, limit }) };
-    }));
+      },
+    })
+    .route("/v1/feedback", {
+      post: async (req, res) => {
+        const end = metrics.batchDuration.startTimer({ kind: "feedback" });
+        try {
+          const batch = prepareFeedback(await api.readJson(req, res), feedbackRules);
+          const stored = await feedback.store(batch);
+          metrics.feedback.inc({ result: "inserted" }, stored.inserted);
+          metrics.feedback.inc({ result: "corrected" }, stored.corrected);
+          metrics.feedback.inc({ result: "unchanged" }, batch.received - stored.inserted - stored.corrected);
+          metrics.labelled.inc({ source: "feedback" }, stored.labelled);
+          res.json({ received: batch.received, ...stored });
+        } finally {
+          end();
+        }
+      },
+    })
+    .route("/v1/models", { get: async (_req, res) => void res.json({ models: await quality.knownModels() }) })
+    .route("/v1/models/:name/quality", { get: async (req, res) => void res.json(await quality.report(String(req.params.name), queryParam(req, "window") ?? null)) })
+    .route("/v1/alerts", {
+      post: async (req, res) => {
+        authorizeAlertmanager(req, e.ALERT_RECEIVER_TOKEN);
+        const parsed = alertmanagerPayloadSchema.safeParse(await api.readJson(req, res));
+        if (!parsed.success) throw new HttpError(400, "INVALID_ALERT_PAYLOAD", `not an Alertmanager webhook (version 4) body: ${listProblems(zodProblems(parsed.error))}`);
+        res.json(await receiver.handle(parsed.data));
+      },
+    })
+    .route("/v1/alerts/actions", {
+      get: async (req, res) => {
+        const limit = Number(queryParam(req, "limit") ?? 100);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, "INVALID_LIMIT", "limit must be an integer from 1 to 1000");
+        const model = queryParam(req, "model");
+        res.json({ actions: await listActions(pool, { model, limit }) });
+      },
+    });
+
+  const readiness = new DatabaseReadiness(
+    { url: e.DATABASE_URL, expectedVersion: Math.max(...MIGRATIONS.map((m) => m.version)), timeoutMs: e.DB_READY_TIMEOUT_MS, cacheMs: e.DB_READY_CACHE_MS },
+    logger,
+  );
 
   const timers: NodeJS.Timeout[] = [];
   const running = new Set<Promise<unknown>>();
@@ -172,10 +184,11 @@ export async function startMonitor(e: MonitorEnv, logger: Logger, processEnv: No
       port: e.PORT,
       metricsPort: e.METRICS_PORT,
       host: e.HOST,
-      handler: router.handle,
+      handler: api.app,
       registry,
       logger,
-      isReady: () => true,
+      isReady: () => readiness.isReady(),
+      waitingFor: () => readiness.waitingFor(),
       onShutdown: async () => {
         for (const t of timers) clearInterval(t);
         await Promise.allSettled([...running]);
@@ -193,7 +206,7 @@ export async function startMonitor(e: MonitorEnv, logger: Logger, processEnv: No
 }
 
 /** Alertmanager's `authorization: Bearer <token>` (http_config.authorization.credentials_file). */
-function authorizeAlertmanager(req: IncomingMessage, token: string | undefined): void {
+function authorizeAlertmanager(req: ServiceRequest, token: string | undefined): void {
   if (!token) return;
   const given = Buffer.from(req.headers.authorization ?? "");
   const expected = Buffer.from(`Bearer ${token}`);

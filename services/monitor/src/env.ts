@@ -19,6 +19,10 @@ export const envSchema = z
     DB_POOL_MAX: env.int(10, 1),
     /** How long start-up waits for the database to accept connections. */
     DB_CONNECT_TIMEOUT_S: env.int(60, 0),
+    /** Readiness: the longest wait for the database's answer (connection + query) before /health/ready says 503. */
+    DB_READY_TIMEOUT_MS: env.int(2000, 1),
+    /** Readiness: how long a database check's result is reused, so probes do not hammer PostgreSQL. */
+    DB_READY_CACHE_MS: env.int(5000, 0),
     RETENTION_DAYS: env.int(30, 1),
     RETENTION_INTERVAL_S: env.number(3600).pipe(z.number().positive("must be > 0")),
     QUALITY_WINDOWS: env.parsed(parseWindows, "1h,24h,7d"),
@@ -36,6 +40,8 @@ export const envSchema = z
     ALERT_ACTIONS: env.parsed((t) => parseAlertActions(t, "ALERT_ACTIONS")),
     ALERT_RECEIVER_TOKEN: z.string().min(16, "use at least 16 characters").optional(),
     ROLLBACK_ALIAS: z.string().regex(/^[A-Za-z0-9_-]+$/, "expected an MLflow alias such as champion").default("champion"),
+    /** The alias serving routes challenger traffic to; a rollback of an alert about the challenger removes it. */
+    CHALLENGER_ALIAS: z.string().regex(/^[A-Za-z0-9_-]+$/, "expected an MLflow alias such as challenger").default("challenger"),
     MLFLOW_TRACKING_URI: z.url().optional(),
     RETRAIN_WEBHOOK_URL: z.url().optional(),
     WEBHOOK_SECRET: z.string().min(16, "use at least 16 characters").optional(),

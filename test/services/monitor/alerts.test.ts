@@ -1,7 +1,8 @@
 /**
  * The Alertmanager receiver against a local MLflow REST stand-in (test/helpers/mlflow-stub.ts) and a
- * local retraining webhook: the champion alias moves once, every action is recorded with who, what and
- * why, repeats and resolved alerts act on nothing, failures are recorded and retried.
+ * local retraining webhook: the champion alias moves once, a failing challenger loses its alias once,
+ * every action is recorded with who, what and why, repeats and resolved alerts act on nothing, failures
+ * are recorded and retried.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -186,9 +187,44 @@ describe("rollback", () => {
     expect(mlflow.requests.every((r) => r.authorization === `Basic ${Buffer.from("monitor:monitor-pw").toString("base64")}`)).toBe(true);
   });
 
-  test("the challenger's quality alert does not move champion", async () => {
-    const res = await post(`${m.url}/v1/alerts`, notification({ labels: { ...qualityLow, version: "4", variant: "challenger" }, fingerprint: "cccc" }), AUTH);
-    expect(res.body.alerts[0].actions[0]).toMatchObject({ result: "skipped", error: "the alert is about the challenger variant; rollback moves only the champion alias" });
+  const aliasDeletes = () => mlflow.requests.filter((r) => r.method === "DELETE" && r.path === "/api/2.0/mlflow/registered-models/alias");
+
+  test("the challenger's alert demotes the challenger: its alias is removed, champion stays, recorded like a rollback, once", async () => {
+    const challenger = mlflow.registerVersion("fraud-detector", { aliases: ["challenger"] });
+    expect(challenger).toBe("4");
+    const labels = { ...qualityLow, version: "4", variant: "challenger" };
+    const res = await post(`${m.url}/v1/alerts`, notification({ labels, fingerprint: "cccc" }), AUTH);
+    expect(res.status).toBe(200);
+    expect(res.body.alerts[0].actions).toEqual([
+      { action: "rollback", result: "succeeded", recordId: expect.any(Number), detail: { model: "fraud-detector", alias: "challenger", from: "4", to: null } },
+    ]);
+    expect(mlflow.alias("fraud-detector", "challenger")).toBeUndefined();
+    expect(mlflow.alias("fraud-detector", "champion")).toBe("2");
+    expect(aliasMoves()).toHaveLength(1);
+    expect(aliasDeletes().map((r) => r.body)).toEqual([{ name: "fraud-detector", alias: "challenger" }]);
+    const [record] = await sql(db.url, "SELECT action, status, model, detail, error, labels FROM alert_actions WHERE fingerprint = 'cccc'");
+    expect(record).toMatchObject({ action: "rollback", status: "succeeded", model: "fraud-detector", detail: { model: "fraud-detector", alias: "challenger", from: "4", to: null }, error: null });
+    expect(record.labels).toMatchObject(labels);
+
+    // Alertmanager repeating the notification: the claim holds, nothing is called.
+    const again = await post(`${m.url}/v1/alerts`, notification({ labels, fingerprint: "cccc" }), AUTH);
+    expect(again.body.alerts[0].actions).toEqual([{ action: "rollback", result: "duplicate", recordId: expect.any(Number) }]);
+    // The alert firing anew: the alias is gone already, so nothing is deleted.
+    const later = await post(`${m.url}/v1/alerts`, notification({ labels, fingerprint: "cccc", startsAt: "2026-03-01T12:00:00Z" }), AUTH);
+    expect(later.body.alerts[0].actions[0]).toMatchObject({ action: "rollback", result: "skipped", error: "fraud-detector has no challenger alias (already demoted): nothing to demote" });
+    expect(aliasDeletes()).toHaveLength(1);
+    expect(mlflow.alias("fraud-detector", "champion")).toBe("2");
+  });
+
+  test("an alert about an earlier challenger, or about the shadow variant, changes no alias", async () => {
+    const newer = mlflow.registerVersion("fraud-detector", { aliases: ["challenger"] });
+    const stale = await post(`${m.url}/v1/alerts`, notification({ labels: { ...qualityLow, version: "4", variant: "challenger" }, fingerprint: "cdcd" }), AUTH);
+    expect(stale.body.alerts[0].actions[0]).toMatchObject({ result: "skipped", error: `fraud-detector@challenger is version ${newer}, not the alerting version 4: nothing to demote` });
+    const shadow = await post(`${m.url}/v1/alerts`, notification({ labels: { ...qualityLow, version: newer, variant: "shadow" }, fingerprint: "cece" }), AUTH);
+    expect(shadow.body.alerts[0].actions[0]).toMatchObject({ result: "skipped", error: "the alert is about the shadow variant; rollback moves only the champion alias" });
+    expect(mlflow.alias("fraud-detector", "challenger")).toBe(newer);
+    expect(mlflow.alias("fraud-detector", "champion")).toBe("2");
+    expect(aliasDeletes()).toHaveLength(1);
     expect(aliasMoves()).toHaveLength(1);
   });
 });
@@ -249,13 +285,22 @@ describe("the receiver's own checks", () => {
 
   test("GET /v1/alerts/actions lists the records, newest first; the counter counts them", async () => {
     const res = await get(`${m.url}/v1/alerts/actions?model=fraud-detector&limit=10`);
-    expect((await get(`${m.url}/v1/alerts/actions`)).body.actions).toHaveLength(6);
-    expect(res.body.actions.map((a: any) => `${a.action}:${a.status}`)).toEqual(["retrain:succeeded", "retrain:succeeded", "rollback:skipped", "rollback:skipped", "rollback:succeeded"]);
+    expect((await get(`${m.url}/v1/alerts/actions`)).body.actions).toHaveLength(9);
+    expect(res.body.actions.map((a: any) => `${a.action}:${a.status}`)).toEqual([
+      "retrain:succeeded",
+      "retrain:succeeded",
+      "rollback:skipped", // the shadow variant
+      "rollback:skipped", // an earlier challenger
+      "rollback:skipped", // the challenger demoted already
+      "rollback:succeeded", // the challenger demoted
+      "rollback:skipped",
+      "rollback:succeeded",
+    ]);
     expect(res.body.actions.at(-1)).toMatchObject({ alertname: "ModelQualityLow", receiver: "mlops-monitor", detail: { from: "3", to: "2" }, startsAt: "2026-03-01T10:00:00.123Z" });
     expect((await get(`${m.url}/v1/alerts/actions?limit=0`)).status).toBe(400);
     const text = (await get(m.metricsUrl)).body as string;
-    expect(sample(text, "mlops_monitor_alert_actions_total", { action: "rollback", result: "succeeded" })).toBe(2);
-    expect(sample(text, "mlops_monitor_alert_actions_total", { action: "rollback", result: "duplicate" })).toBe(2);
+    expect(sample(text, "mlops_monitor_alert_actions_total", { action: "rollback", result: "succeeded" })).toBe(3);
+    expect(sample(text, "mlops_monitor_alert_actions_total", { action: "rollback", result: "duplicate" })).toBe(3);
     expect(sample(text, "mlops_monitor_alert_actions_total", { action: "retrain", result: "failed" })).toBe(1);
   });
 });

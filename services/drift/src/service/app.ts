@@ -18,15 +18,14 @@ import {
   HttpError,
   MlflowClient,
   Prerequisite,
-  Router,
   createRegistry,
+  createServiceApp,
   mlflowAuthFromEnv,
   parseModelUri,
-  readBody,
-  readJson,
+  queryParam,
   startService,
   type Logger,
-  type RouteHandler,
+  type RequestHandler,
   type RunningService,
   type Variant,
 } from "@mlops/common";
@@ -85,38 +84,43 @@ export async function startDriftService(e: DriftEnv, logger: Logger, processEnv:
    * Without a reference there is nothing to check events against or compare with. The body's text stays
    * the same from one retry to the next, so serving's event sender logs it once, not per batch.
    */
-  const needsReference =
-    (handler: RouteHandler): RouteHandler =>
-    (req, res, ctx) => {
-      if (!detector.ready) {
-        req.resume();
-        throw new HttpError(503, "REFERENCE_NOT_READY", `the drift detector of ${model} is not ready: ${reference.describe()}`);
-      }
-      return handler(req, res, ctx);
-    };
+  const needsReference: RequestHandler = (req, _res, next) => {
+    if (detector.ready) return next();
+    req.resume();
+    next(new HttpError(503, "REFERENCE_NOT_READY", `the drift detector of ${model} is not ready: ${reference.describe()}`));
+  };
 
-  const router = new Router()
-    .add("POST", EVENTS_PATH, needsReference(async (req) => {
-      let body: Buffer;
-      try {
-        body = await readBody(req, e.MAX_BODY_BYTES);
-      } catch (err) {
-        if (err instanceof HttpError && err.status === 413) metrics.rejected.inc({ model, reason: "too_large" });
-        throw err;
-      }
-      return detector.ingest(body);
-    }))
-    .add("GET", "/v1/drift", needsReference(() => detector.latestReport()))
-    .add("POST", "/v1/drift/evaluate", needsReference(() => detector.evaluateWindow()))
-    .add("POST", "/v1/drift/detect", needsReference(async (req) => detector.detect(await readJson(req, e.MAX_BODY_BYTES))))
-    .add("GET", "/v1/drift/report", needsReference((_req, res, { url }) => {
-      const refresh = ["1", "true", "yes"].includes(url.searchParams.get("refresh") ?? "");
-      const html = renderHtml(refresh ? detector.evaluateWindow() : detector.latestReport());
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8", "content-length": Buffer.byteLength(html), "cache-control": "no-store" });
-      res.end(html);
-      return undefined;
-    }))
-    .add("GET", "/v1/reference", needsReference(() => ({ model, uri: detector.referenceUri })));
+  const api = createServiceApp({ name: "drift", logger, bodyLimitBytes: e.MAX_BODY_BYTES });
+  api
+    .route(EVENTS_PATH, {
+      post: [
+        needsReference,
+        async (req, res) => {
+          let body: Buffer;
+          try {
+            body = await api.readRaw(req, res);
+          } catch (err) {
+            if (err instanceof HttpError && err.status === 413) metrics.rejected.inc({ model, reason: "too_large" });
+            throw err;
+          }
+          res.json(detector.ingest(body));
+        },
+      ],
+    })
+    .route("/v1/drift", { get: [needsReference, (_req, res) => void res.json(detector.latestReport())] })
+    .route("/v1/drift/evaluate", { post: [needsReference, (_req, res) => void res.json(detector.evaluateWindow())] })
+    .route("/v1/drift/detect", { post: [needsReference, async (req, res) => void res.json(detector.detect(await api.readJson(req, res)))] })
+    .route("/v1/drift/report", {
+      get: [
+        needsReference,
+        (req, res) => {
+          const refresh = ["1", "true", "yes"].includes(queryParam(req, "refresh") ?? "");
+          const html = renderHtml(refresh ? detector.evaluateWindow() : detector.latestReport());
+          res.status(200).set({ "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).send(html);
+        },
+      ],
+    })
+    .route("/v1/reference", { get: [needsReference, (_req, res) => void res.json({ model, uri: detector.referenceUri })] });
 
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
@@ -171,7 +175,7 @@ export async function startDriftService(e: DriftEnv, logger: Logger, processEnv:
     port: e.PORT,
     metricsPort: e.METRICS_PORT,
     host: e.HOST,
-    handler: router.handle,
+    handler: api.app,
     registry,
     logger,
     isReady: () => detector.ready,

@@ -18,15 +18,28 @@ export interface Requester {
   groupKey: string;
 }
 
+/** The registry aliases a rollback acts on. */
+export interface RollbackAliases {
+  /** Moved back to the previous version when the champion misbehaves (ROLLBACK_ALIAS). */
+  champion: string;
+  /** Removed when the challenger misbehaves, so serving stops routing to it (CHALLENGER_ALIAS). */
+  challenger: string;
+}
+
 /**
- * Moves the model's alias (champion) to the version before the one it points at. Safe to repeat: when
- * the alert names a version and the alias no longer points at it (already rolled back, or a person
- * promoted another one), nothing moves.
+ * The rollback action. An alert about the champion (or naming no variant) moves the champion alias to the
+ * version before the one it points at; an alert about the challenger demotes the challenger: its alias is
+ * removed, so serving sends its share of traffic back to the champion. Safe to repeat: when the alert names
+ * a version and the alias no longer points at it (already rolled back or demoted, or a person set another
+ * one), or the challenger alias is gone already, nothing changes (`skipped`). A shadow challenger answers
+ * no traffic, so an alert about the shadow variant changes nothing either.
  */
-export async function rollback(mlflow: MlflowClient, alias: string, alert: Alert): Promise<ActionOutcome> {
+export async function rollback(mlflow: MlflowClient, aliases: RollbackAliases, alert: Alert): Promise<ActionOutcome> {
   const model = alert.labels.model;
   if (!model) return { status: "skipped", detail: {}, error: "the alert has no model label, so there is no model to roll back" };
   const variant = alert.labels.variant;
+  if (variant === "challenger") return demoteChallenger(mlflow, aliases.challenger, model, alert.labels.version);
+  const alias = aliases.champion;
   if (variant && variant !== "champion") {
     return { status: "skipped", detail: { model, variant }, error: `the alert is about the ${variant} variant; rollback moves only the ${alias} alias` };
   }
@@ -46,6 +59,38 @@ export async function rollback(mlflow: MlflowClient, alias: string, alert: Alert
     if (!previous) return { status: "failed", detail: { model, alias, from: current.version }, error: `${model} has no ready version before ${current.version} to roll back to` };
     await mlflow.setAlias(model, alias, previous.version);
     return { status: "succeeded", detail: { model, alias, from: current.version, to: previous.version } };
+  } catch (err) {
+    if (err instanceof MlflowError) return { status: "failed", detail: { model, alias }, error: err.message };
+    throw err;
+  }
+}
+
+/** Removes the challenger alias (`DELETE registered-models/alias`); recorded as `{from: <version>, to: null}`. */
+async function demoteChallenger(mlflow: MlflowClient, alias: string, model: string, alerting: string | undefined): Promise<ActionOutcome> {
+  const absent = (err: unknown) => err instanceof MlflowError && err.status === 404;
+  const nothingToDo: ActionOutcome = { status: "skipped", detail: { model, alias }, error: `${model} has no ${alias} alias (already demoted): nothing to demote` };
+  try {
+    let current: string;
+    try {
+      current = (await mlflow.getModelVersionByAlias(model, alias)).version;
+    } catch (err) {
+      if (absent(err)) return nothingToDo;
+      throw err;
+    }
+    if (alerting && alerting !== current) {
+      return {
+        status: "skipped",
+        detail: { model, alias, current, alerting },
+        error: `${model}@${alias} is version ${current}, not the alerting version ${alerting}: nothing to demote`,
+      };
+    }
+    try {
+      await mlflow.deleteAlias(model, alias);
+    } catch (err) {
+      if (absent(err)) return nothingToDo; // removed between the read and the delete
+      throw err;
+    }
+    return { status: "succeeded", detail: { model, alias, from: current, to: null } };
   } catch (err) {
     if (err instanceof MlflowError) return { status: "failed", detail: { model, alias }, error: err.message };
     throw err;
