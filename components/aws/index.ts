@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Foundation, FoundationComponent, FoundationOutputs, Tags } from "../contracts";
+import { serviceAccountIdentity } from "../shared/workload-identity";
 import { ArtifactStore, type ArtifactStoreArgs } from "./artifact-store";
 import { Cluster, type ClusterArgs } from "./cluster";
 import { Database, type DatabaseArgs } from "./database";
@@ -77,12 +78,10 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
       kubernetesVersion: args.cluster.kubernetesVersion,
       database: this.database.endpoint,
       artifactStore: { uri: this.artifactStore.uri },
-      mlflowIdentity: {
-        namespace: args.mlflowServiceAccount.namespace,
-        serviceAccountName: args.mlflowServiceAccount.name,
-        serviceAccountAnnotations: this.mlflowRoleArn.apply((arn): Record<string, string> => ({ "eks.amazonaws.com/role-arn": arn })),
-        podLabels: pulumi.output<Record<string, string>>({}),
-      },
+      mlflowIdentity: serviceAccountIdentity(
+        args.mlflowServiceAccount,
+        this.mlflowRoleArn.apply((arn): Record<string, string> => ({ "eks.amazonaws.com/role-arn": arn })),
+      ),
       storage: { className: this.cluster.storageClassName, dependsOn: [this.cluster.storageClass] },
       resourceMetrics: [this.cluster.metricsServer],
     };

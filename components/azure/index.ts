@@ -2,6 +2,7 @@ import { getClientConfigOutput } from "@pulumi/azure-native/authorization/getCli
 import { ResourceGroup } from "@pulumi/azure-native/resources/resourceGroup";
 import * as pulumi from "@pulumi/pulumi";
 import type { Foundation, FoundationComponent, FoundationOutputs, Tags } from "../contracts";
+import { serviceAccountIdentity } from "../shared/workload-identity";
 import { ArtifactStore, type ArtifactStoreArgs } from "./artifact-store";
 import { Cluster, SPOT_TAINT, tolerationOf, type NodeOsUpgradeChannel, type UpgradeChannel } from "./cluster";
 import { Database, POSTGRES_PORT, type DatabaseArgs } from "./database";
@@ -196,12 +197,12 @@ export class AzureFoundation extends pulumi.ComponentResource implements Foundat
       kubernetesVersion: args.cluster.kubernetesVersion,
       database: this.database.endpoint,
       artifactStore: { uri: this.artifactStore.uri },
-      mlflowIdentity: {
-        namespace: args.mlflowServiceAccount.namespace,
-        serviceAccountName: args.mlflowServiceAccount.name,
-        serviceAccountAnnotations: this.mlflowIdentity.clientId.apply((clientId): Record<string, string> => ({ "azure.workload.identity/client-id": clientId })),
-        podLabels: pulumi.output<Record<string, string>>({ "azure.workload.identity/use": "true" }),
-      },
+      mlflowIdentity: serviceAccountIdentity(
+        args.mlflowServiceAccount,
+        this.mlflowIdentity.clientId.apply((clientId): Record<string, string> => ({ "azure.workload.identity/client-id": clientId })),
+        // Azure's webhook injects the token only into pods that carry this label.
+        { "azure.workload.identity/use": "true" },
+      ),
       // AKS ships the Azure Disk CSI driver and its default class, and metrics-server.
       storage: { className: this.cluster.storageClassName, dependsOn: [] },
       resourceMetrics: [],

@@ -2,6 +2,7 @@ import * as organizations from "@pulumi/gcp/organizations";
 import * as storage from "@pulumi/gcp/storage";
 import * as pulumi from "@pulumi/pulumi";
 import type { Foundation, FoundationComponent, FoundationOutputs, Tags } from "../contracts";
+import { serviceAccountIdentity } from "../shared/workload-identity";
 import { ProjectApis } from "./apis";
 import { ArtifactStore } from "./artifact-store";
 import { Cluster, validateClusterArgs } from "./cluster";
@@ -198,12 +199,10 @@ export class GcpFoundation extends pulumi.ComponentResource implements Foundatio
       kubernetesVersion: args.cluster.kubernetesVersion,
       database: this.database.endpoint,
       artifactStore: { uri: this.artifactStore.uri },
-      mlflowIdentity: {
-        namespace: args.mlflowServiceAccount.namespace,
-        serviceAccountName: args.mlflowServiceAccount.name,
-        serviceAccountAnnotations: mlflow.email.apply((email): Record<string, string> => ({ "iam.gke.io/gcp-service-account": email })),
-        podLabels: pulumi.output<Record<string, string>>({}),
-      },
+      mlflowIdentity: serviceAccountIdentity(
+        args.mlflowServiceAccount,
+        mlflow.email.apply((email): Record<string, string> => ({ "iam.gke.io/gcp-service-account": email })),
+      ),
       // GKE ships standard-rwo (PD CSI, balanced disks) as the default class, and metrics-server.
       storage: { className: this.cluster.storageClassName, dependsOn: [] },
       resourceMetrics: [],
