@@ -12,7 +12,17 @@ import math
 import os
 import sys
 
-import numpy as np
+# Pin OpenBLAS before NumPy loads it. Debian's OpenBLAS picks its kernels by CPU (or by OPENBLAS_CORETYPE,
+# which some machines set: Haswell, SkylakeX, Zen...) and splits matrix work by thread count, and either
+# choice moves the last one or two digits of matrix products and eigenvalues: kstwo.sf for n <= 140
+# (Durbin's matrix, np.linalg.matrix_power), hence the KS p-values of currents of at most 140 rows, and
+# the PCA cases (np.cov, eigh, the reconstruction). Unpinned, a regeneration elsewhere rewrites about 14
+# values in their last digits (relative 1e-16 to 7e-13; the tests allow 1e-6). The committed fixtures
+# are OpenBLAS 0.3.21's generic SSE3 kernels ("Prescott", which every x86-64 CPU runs) on 2 threads.
+os.environ["OPENBLAS_CORETYPE"] = "Prescott"
+os.environ["OPENBLAS_NUM_THREADS"] = "2"
+
+import numpy as np  # noqa: E402  (after the OpenBLAS pins)
 import scipy
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
