@@ -1,20 +1,24 @@
 import path from "node:path";
 import { MlflowClient, createRegistry, mlflowAuthFromEnv, startService, type Logger, type RunningService, type WaitingFor } from "@mlops/common";
+import type { RequestListener } from "node:http";
 import type { Registry } from "prom-client";
 import { ApiKeys } from "./auth";
 import { modelNameOf, type ServingConfig } from "./config";
 import { containerCpus } from "./cpus";
+import { DataPlane } from "./data-plane";
 import { EventPublisher } from "./events";
+import { createApiHandler } from "./http/api";
 import { ServingMetrics } from "./metrics";
 import type { LoadedModel } from "./model/loaded-model";
 import { ModelSlot, type SlotVariant } from "./model/slot";
 import { ModelSource } from "./model/source";
 import { TrafficSplit } from "./routing";
-import { createHandler } from "./server";
 
 export interface ServingApp {
   modelName: string;
-  handler: ReturnType<typeof createHandler>;
+  /** The API on PORT (http/api.ts): the inference fast path and the express app of the control routes. */
+  handler: RequestListener;
+  plane: DataPlane;
   champion: ModelSlot;
   challenger?: ModelSlot;
   events: EventPublisher;
@@ -88,22 +92,17 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
   });
 
   let draining = false;
-  // A challenger without a version takes no traffic (server.ts sends its share to the champion), so it
-  // must not hold readiness: dev stacks configure a challenger alias that may never be set.
-  const isReady = () => !draining && Boolean(champion.current);
+  const plane = new DataPlane({ modelName, champion, challenger, split: new TrafficSplit(config.CHALLENGER_WEIGHT), shadow: config.SHADOW, events, metrics, logger });
+  // A challenger without a version takes no traffic (the data plane sends its share to the champion), so
+  // it must not hold readiness: dev stacks configure a challenger alias that may never be set.
+  const isReady = () => !draining && plane.ready;
   const waitingFor = () => slots.map((s) => s.waiting).filter((w): w is WaitingFor => w !== undefined);
-  const handler = createHandler({
-    modelName,
-    champion,
-    challenger,
-    split: new TrafficSplit(config.CHALLENGER_WEIGHT),
-    shadow: config.SHADOW,
+  const handler = createApiHandler({
+    plane,
+    keys,
     routingKeyHeader: config.ROUTING_KEY_HEADER,
     maxBodyBytes: config.MAX_BODY_BYTES,
     maxRows: config.MAX_ROWS,
-    keys,
-    events,
-    metrics,
     logger,
     isReady,
     draining: () => draining,
@@ -117,6 +116,7 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
   return {
     modelName,
     handler,
+    plane,
     champion,
     challenger,
     events,

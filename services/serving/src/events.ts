@@ -1,8 +1,15 @@
 import { EVENTS_PATH, RepeatFilter, predictionId, type Logger, type PredictionEvent, type Variant } from "@mlops/common";
-import type { OutputArray, Prediction } from "./model/batcher";
 import type { LoadedModel } from "./model/loaded-model";
 import type { ServingMetrics } from "./metrics";
 import { rowOutputs } from "./protocols/outputs";
+import type { OutputArray, Prediction } from "./signature";
+
+/**
+ * The event serving sends: the shared contract plus `client`, the name of the API key that asked
+ * (API_KEYS_FILE; the key itself never leaves the auth check). The sinks' schema (common/events.ts) is
+ * not strict: drift and the monitor accept the field and need not read it.
+ */
+export type ServingEvent = PredictionEvent & { client?: string };
 
 /**
  * One answered request as it waits for the sinks: copies of its input rows and outputs, nothing more.
@@ -13,6 +20,8 @@ interface EventRecord {
   model: LoadedModel;
   variant: Variant;
   requestId: string;
+  /** The API key's name, when keys are on. */
+  client: string | undefined;
   timestamp: string;
   features: Float32Array;
   outputs: OutputArray[];
@@ -56,7 +65,7 @@ export class EventPublisher {
   }
 
   /** Queues the rows of one answered request; `features` (its rows in feature order) is kept, not copied. */
-  publish(model: LoadedModel, variant: Variant, requestId: string, features: Float32Array, p: Prediction): void {
+  publish(model: LoadedModel, variant: Variant, requestId: string, client: string | undefined, features: Float32Array, p: Prediction): void {
     const rows = p.rows;
     if (!this.sinks.some((s) => s.room > 0)) {
       for (const sink of this.sinks) sink.drop(rows, "queue_full");
@@ -66,10 +75,11 @@ export class EventPublisher {
       model,
       variant,
       requestId,
+      client,
       timestamp: new Date().toISOString(),
       features,
       outputs: p.outputs.map((data, k) => {
-        const w = model.outputs[k].width;
+        const w = model.signature.outputs[k].width;
         return data.slice(p.offset * w, (p.offset + rows) * w) as OutputArray;
       }),
     };
@@ -166,13 +176,12 @@ export class EventSink {
     }
   }
 
-  private takeBatch(): PredictionEvent[] {
-    const events: PredictionEvent[] = [];
+  private takeBatch(): ServingEvent[] {
+    const events: ServingEvent[] = [];
     while (events.length < this.opts.batchSize && this.queue.length) {
       const chunk = this.queue[0];
       const { record } = chunk;
-      const width = record.model.width;
-      const names = record.model.featureNames;
+      const { width, featureNames: names } = record.model.signature;
       while (chunk.from < chunk.to && events.length < this.opts.batchSize) {
         const r = chunk.from++;
         const features: Record<string, number | null> = {};
@@ -180,7 +189,7 @@ export class EventSink {
           const v = record.features[r * width + j];
           features[names[j]] = Number.isFinite(v) ? v : null;
         }
-        events.push({
+        const event: ServingEvent = {
           id: predictionId(record.requestId, r),
           requestId: record.requestId,
           model: this.opts.modelName,
@@ -188,8 +197,10 @@ export class EventSink {
           variant: record.variant,
           timestamp: record.timestamp,
           features,
-          outputs: rowOutputs(record.model, record.outputs, r) as PredictionEvent["outputs"],
-        });
+          outputs: rowOutputs(record.model.signature, record.outputs, r) as PredictionEvent["outputs"],
+        };
+        if (record.client !== undefined) event.client = record.client;
+        events.push(event);
         this.depth--;
       }
       if (chunk.from === chunk.to) this.queue.shift();

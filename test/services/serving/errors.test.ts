@@ -81,8 +81,18 @@ test("wrong types and datatypes", async () => {
 });
 
 test("unknown and missing features, NaN and null where the signature does not allow them", async () => {
-  await expectError(post(mlflow(), { dataframe_records: [{ ...record(row(1)), colour: 3 }] }), 400, "UNKNOWN_FEATURE", 'dataframe_records[0] has unknown feature "colour"; the model takes time, v1, v2, v3, v4, v5, ... amount (30 features)');
-  await expectError(post(mlflow(), { dataframe_split: { columns: [...FEATURES.slice(0, 29), "amt"], data: [row(1)] } }), 400, "UNKNOWN_FEATURE", 'dataframe_split has unknown feature "amt"');
+  // KServe v1 refuses a feature the signature lacks, naming every one it has; MLflow ignores it (as its scoring server does)
+  await expectError(post(v1(), { instances: [{ ...record(row(1)), colour: 3 }] }), 400, "UNKNOWN_FEATURE", `instances[0] has unknown feature "colour"; the model takes ${FEATURES.join(", ")}`);
+  const ignored = await post(mlflow(), { dataframe_records: [{ ...record(row(1)), colour: 3 }] });
+  expect(ignored.status).toBe(200);
+  expect(ignored.body.predictions).toEqual((await post(mlflow(), { dataframe_records: [record(row(1))] })).body.predictions);
+  // ... but a misspelt required column is named with what the model takes
+  await expectError(
+    post(mlflow(), { dataframe_split: { columns: [...FEATURES.slice(0, 29), "amt"], data: [row(1)] } }),
+    400,
+    "MISSING_FEATURE",
+    `dataframe_split lacks required feature "amount"; it has "amt", which the model does not take (ignored): the model takes ${FEATURES.join(", ")}`,
+  );
   const { amount, ...withoutAmount } = record(row(1));
   expect(amount).toEqual(expect.any(Number));
   await expectError(post(v1(), { instances: [withoutAmount] }), 400, "MISSING_FEATURE", 'instances[0] lacks required feature "amount"');
@@ -111,8 +121,10 @@ test("unknown model, version, output, route and method", async () => {
   await expectError(get(`${s.url}/v2/models/fraud-detector/versions/999/ready`), 404, "MODEL_VERSION_NOT_FOUND", "version 999");
   await expectError(post(v2(), tensor([wide(30)], { outputs: [{ name: "score" }] })), 400, "UNKNOWN_OUTPUT", 'unknown output "score"; fraud-detector has label, probability');
   await expectError(get(`${s.url}/v3/anything`), 404, "NOT_FOUND", "no route for GET /v3/anything");
-  await expectError(get(v2()), 405, "METHOD_NOT_ALLOWED", "GET is not allowed on /v2/models/fraud-detector/infer; use POST");
-  await expectError(post(`${s.url}/v2/models/fraud-detector`, {}), 405, "METHOD_NOT_ALLOWED", "use GET");
+  await expectError(get(v2()), 405, "METHOD_NOT_ALLOWED", "GET is not allowed on /v2/models/fraud-detector/infer");
+  expect((await get(v2())).headers.get("allow")).toBe("POST");
+  await expectError(post(`${s.url}/v2/models/fraud-detector`, {}), 405, "METHOD_NOT_ALLOWED", "POST is not allowed on /v2/models/fraud-detector");
+  expect((await post(`${s.url}/v2/models/fraud-detector`, {})).headers.get("allow")).toBe("GET, HEAD");
 });
 
 test("a stream of garbage never crashes the process; errors are counted with their status", async () => {

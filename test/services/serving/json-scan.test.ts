@@ -66,10 +66,10 @@ test("whatever is not a rectangular array of numbers stays in the document for t
   }
 });
 
-test("malformed JSON is a 400 with JSON.parse's own message, large or small", () => {
+test("malformed JSON is a CodecError INVALID_JSON (answered 400) with JSON.parse's own message, large or small", () => {
   const big = `${JSON.stringify(pad({ instances: [[1, 2]] })).slice(0, -1)},}`;
   for (const text of ['{"instances": [[1, 2]', big, "[01]", "nul"]) {
-    expect(() => scanJson(Buffer.from(text), targets)).toThrow(expect.objectContaining({ status: 400, code: "INVALID_JSON" }));
+    expect(() => scanJson(Buffer.from(text), targets)).toThrow(expect.objectContaining({ name: "CodecError", code: "INVALID_JSON", message: expect.stringContaining("request body is not valid JSON") }));
   }
   expect(() => scanJson(Buffer.alloc(0), targets)).toThrow("request body is empty");
   expect(parseJsonText('{"a": [NaN, -Infinity, "NaN"]}')).toEqual({ a: [null, null, "NaN"] });

@@ -1,13 +1,6 @@
-/** What ONNX Runtime returns for one output: row-major values of every row of the run. */
-export type OutputArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+import type { OutputArray, Prediction } from "../signature";
 
-/** A request's answer: the outputs of the whole run it was part of, and where its rows are in them. */
-export interface Prediction {
-  outputs: OutputArray[];
-  /** First row of this request in `outputs`. */
-  offset: number;
-  rows: number;
-}
+export type { OutputArray, Prediction } from "../signature";
 
 /** Runs one batch: `input` holds `rows x width` floats (row-major). */
 export type RunBatch = (input: Float32Array, rows: number) => Promise<OutputArray[]>;

@@ -2,8 +2,11 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
-import { Batcher, type OutputArray, type Prediction } from "./batcher";
-import { ModelFormatError, parseMlmodel, type FeatureColumn } from "./mlmodel";
+import { createSignature, type FeatureColumn, type ModelSignature, type OutputArray, type OutputSpec, type Prediction } from "../signature";
+import { Batcher } from "./batcher";
+import { ModelFormatError, parseMlmodel } from "./mlmodel";
+
+export type { OutputSpec } from "../signature";
 
 /** Open Inference Protocol datatypes of ONNX Runtime tensor types. */
 const V2_DATATYPES: Record<string, string> = {
@@ -21,16 +24,6 @@ const V2_DATATYPES: Record<string, string> = {
   bool: "BOOL",
 };
 
-export interface OutputSpec {
-  name: string;
-  /** Open Inference Protocol datatype (FP32, INT64, BOOL, ...). */
-  datatype: string;
-  /** Dimensions of one row (empty for a `[N]` output). */
-  rowShape: number[];
-  /** Values per row: the product of `rowShape`. */
-  width: number;
-}
-
 export interface LoadOptions {
   name: string;
   version: string;
@@ -44,17 +37,11 @@ export interface LoadOptions {
 
 /**
  * One model version ready to serve: its ONNX Runtime session (created once, shared by every request),
- * the mapping of named features onto the input tensor, the outputs learnt at warm-up, and the batcher
- * that runs concurrent requests together.
+ * its signature (the named features mapped onto the input tensor, the outputs learnt at warm-up: what
+ * the protocol codecs see), and the batcher that runs concurrent requests together.
  */
 export class LoadedModel {
-  /** Feature names in tensor order: the signature's columns, or `f0..f<n-1>` without one. */
-  readonly featureNames: string[];
-  readonly featureIndex: Map<string, number>;
-  /** 1 where a feature may be missing (an optional signature column): the model then sees NaN. */
-  readonly optional: Uint8Array;
-  readonly hasOptional: boolean;
-  readonly outputIndex: Map<string, number>;
+  readonly signature: ModelSignature;
   private readonly batcher: Batcher;
   private retired = false;
 
@@ -70,11 +57,8 @@ export class LoadedModel {
     readonly columns: FeatureColumn[] | undefined,
     readonly outputs: OutputSpec[],
   ) {
-    this.featureNames = columns ? columns.map((c) => c.name) : Array.from({ length: width }, (_, j) => `f${j}`);
-    this.featureIndex = new Map(this.featureNames.map((n, j) => [n, j]));
-    this.optional = Uint8Array.from(columns ? columns.map((c) => (c.required ? 0 : 1)) : new Array(width).fill(0));
-    this.hasOptional = this.optional.includes(1);
-    this.outputIndex = new Map(outputs.map((o, k) => [o.name, k]));
+    // The output specs are shared: warm-up fills in their shapes and datatypes.
+    this.signature = createSignature({ name, version, inputName, width, columns, outputs });
     const outputNames = outputs.map((o) => o.name);
     const dims = [0, width];
     this.batcher = new Batcher(width, async (input, rows) => {
@@ -154,7 +138,7 @@ export class LoadedModel {
    */
   private async warmUp(where: string): Promise<void> {
     const input = new Float32Array(2 * this.width);
-    for (let j = 0; j < this.width; j++) if (this.optional[j]) input[j] = input[this.width + j] = NaN;
+    for (let j = 0; j < this.width; j++) if (this.signature.optional[j]) input[j] = input[this.width + j] = NaN;
     let result: Record<string, ort.Tensor>;
     try {
       result = await this.session.run({ [this.inputName]: new ort.Tensor("float32", input, [2, this.width]) });

@@ -1,4 +1,7 @@
 import { parse } from "yaml";
+import type { FeatureColumn } from "../signature";
+
+export type { FeatureColumn } from "../signature";
 
 /** A model version that cannot serve: a bad file, a wrong checksum, a failed warm-up. Never retried. */
 export class ModelFormatError extends Error {
@@ -6,13 +9,6 @@ export class ModelFormatError extends Error {
     super(message);
     this.name = "ModelFormatError";
   }
-}
-
-export interface FeatureColumn {
-  name: string;
-  type: string;
-  /** An optional column may be missing or null in a request; the model then sees NaN. */
-  required: boolean;
 }
 
 /** What an MLflow `MLmodel` file tells serving. */

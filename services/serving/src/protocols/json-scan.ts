@@ -1,4 +1,4 @@
-import { HttpError } from "@mlops/common";
+import { CodecError } from "./codec-error";
 
 /**
  * JSON bodies whose tensor data goes straight into a Float32Array.
@@ -362,11 +362,11 @@ function liftNumbers(b: Buffer, pos: number, count: number, state: typeof lift):
 }
 
 /**
- * Parses a JSON body, lifting the numeric arrays found at `targets`. Malformed JSON is a 400
+ * Parses a JSON body, lifting the numeric arrays found at `targets`. Malformed JSON is a CodecError
  * INVALID_JSON naming what JSON.parse found wrong.
  */
 export function scanJson(body: Buffer, targets: LiftTargets): ScannedJson {
-  if (body.length === 0) throw new HttpError(400, "INVALID_JSON", "request body is empty; expected a JSON document");
+  if (body.length === 0) throw new CodecError("INVALID_JSON", "request body is empty; expected a JSON document");
   // Below a few KB JSON.parse is faster than anything written in JS.
   if (body.length < LIFT_MIN_BYTES) return { doc: parseJsonText(body.toString("utf8")), lifted: EMPTY };
   const scanner = new Scanner(body, targets);
@@ -394,7 +394,7 @@ export function scanJson(body: Buffer, targets: LiftTargets): ScannedJson {
 
 /** JSON.parse, also taking Python's NaN / Infinity literals (as null: a missing value). */
 export function parseJsonText(text: string): unknown {
-  if (text.length === 0) throw new HttpError(400, "INVALID_JSON", "request body is empty; expected a JSON document");
+  if (text.length === 0) throw new CodecError("INVALID_JSON", "request body is empty; expected a JSON document");
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -406,7 +406,7 @@ export function parseJsonText(text: string): unknown {
         // report the original error below
       }
     }
-    throw new HttpError(400, "INVALID_JSON", `request body is not valid JSON: ${(err as Error).message}`);
+    throw new CodecError("INVALID_JSON", `request body is not valid JSON: ${(err as Error).message}`);
   }
 }
 

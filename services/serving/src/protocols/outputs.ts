@@ -1,5 +1,4 @@
-import type { OutputArray, Prediction } from "../model/batcher";
-import type { LoadedModel, OutputSpec } from "../model/loaded-model";
+import type { ModelSignature, OutputArray, OutputSpec, Prediction } from "../signature";
 
 /**
  * Output values written as JSON text directly (no intermediate arrays for JSON.stringify): numbers as
@@ -38,13 +37,13 @@ function nested(output: OutputSpec, data: OutputArray, offset: number, shape: nu
  * `[...]` with one prediction per row, as MLflow's scoring server and KServe v1 answer: the value when
  * the model has one output, else a record `{output: value, ...}` per row.
  */
-export function predictionsJson(model: LoadedModel, p: Prediction): string {
-  const outputs = model.outputs;
+export function predictionsJson(sig: ModelSignature, p: Prediction): string {
+  const outputs = sig.outputs;
   const parts = new Array<string>(p.rows);
   if (outputs.length === 1) {
     for (let r = 0; r < p.rows; r++) parts[r] = jsonRowValue(outputs[0], p.outputs[0], p.offset + r);
   } else {
-    const keys = recordKeys(model);
+    const keys = recordKeys(sig);
     for (let r = 0; r < p.rows; r++) {
       let record = "";
       for (let k = 0; k < outputs.length; k++) record += keys[k] + jsonRowValue(outputs[k], p.outputs[k], p.offset + r);
@@ -54,22 +53,22 @@ export function predictionsJson(model: LoadedModel, p: Prediction): string {
   return `[${parts.join(",")}]`;
 }
 
-const keyCache = new WeakMap<LoadedModel, string[]>();
+const keyCache = new WeakMap<ModelSignature, string[]>();
 
-/** `{"label":` and `,"probability":`: the fixed text between a record's values, per model. */
-function recordKeys(model: LoadedModel): string[] {
-  let keys = keyCache.get(model);
+/** `{"label":` and `,"probability":`: the fixed text between a record's values, per model signature. */
+function recordKeys(sig: ModelSignature): string[] {
+  let keys = keyCache.get(sig);
   if (!keys) {
-    keys = model.outputs.map((o, k) => `${k === 0 ? "{" : ","}${JSON.stringify(o.name)}:`);
-    keyCache.set(model, keys);
+    keys = sig.outputs.map((o, k) => `${k === 0 ? "{" : ","}${JSON.stringify(o.name)}:`);
+    keyCache.set(sig, keys);
   }
   return keys;
 }
 
 /** Row `r` of every output as a JS value, for a prediction event. */
-export function rowOutputs(model: LoadedModel, outputs: OutputArray[], row: number): Record<string, number | boolean | null | number[]> {
+export function rowOutputs(sig: ModelSignature, outputs: OutputArray[], row: number): Record<string, number | boolean | null | number[]> {
   const record: Record<string, number | boolean | null | number[]> = {};
-  model.outputs.forEach((o, k) => {
+  sig.outputs.forEach((o, k) => {
     const data = outputs[k];
     if (o.width === 1) record[o.name] = plain(o, data[row]);
     else record[o.name] = Array.from(data.subarray(row * o.width, (row + 1) * o.width) as ArrayLike<number | bigint>, (v) => Number(v));

@@ -1,8 +1,5 @@
-import type { IncomingHttpHeaders } from "node:http";
-import { HttpError } from "@mlops/common";
-import type { Prediction } from "../model/batcher";
-import type { LoadedModel } from "../model/loaded-model";
-import { bad, checkMissing, checkRows, fromColumns, fromRows, take, toFloat, type Column, type Decoded } from "./features";
+import type { ModelSignature, Prediction } from "../signature";
+import { bad, checkMissing, checkRows, fromColumns, fromRows, take, toFloat, type Column, type DecodeOptions, type Decoded } from "./features";
 import { LiftTargets, scanJson, type LiftedArray } from "./json-scan";
 import { jsonValues } from "./outputs";
 
@@ -55,8 +52,8 @@ export interface ParsedV2 {
   data: (LiftedArray | Buffer | undefined)[];
 }
 
-export function parseV2(body: Buffer, headers: IncomingHttpHeaders): ParsedV2 {
-  const headerLength = headers[BINARY_HEADER];
+/** `headerLength`: the request's Inference-Header-Content-Length (undefined: the whole body is JSON). */
+export function parseV2(body: Buffer, headerLength: string | undefined): ParsedV2 {
   let json = body;
   let binary: Buffer | undefined;
   if (headerLength !== undefined) {
@@ -112,20 +109,30 @@ function checkRequest(doc: unknown): V2Request {
 }
 
 /**
- * The model's input from the request: either one `[N, features]` tensor (named like the model's input,
- * or the only input when its name is not a feature's), or one `[N]` / `[N, 1]` tensor per named feature.
+ * The model's input from the request: either one `[N, features]` tensor named like the model's input,
+ * or (with a column signature) one `[N]` / `[N, 1]` tensor per named feature. An input of another name
+ * is refused, naming the inputs the model has, as Triton and KServe do.
  */
-export function decodeV2(model: LoadedModel, parsed: ParsedV2, maxRows: number): Decoded {
+export function decodeV2(sig: ModelSignature, parsed: ParsedV2, opts: DecodeOptions): Decoded {
   const { req, data } = parsed;
   const first = req.inputs[0];
-  if (req.inputs.length === 1 && (first.name === model.inputName || !model.featureIndex.has(first.name))) return decodeTensor(model, first, data[0], maxRows);
+  if (req.inputs.length === 1 && first.name === sig.inputName) return decodeTensor(sig, first, data[0], opts.maxRows);
+  req.inputs.forEach((input, i) => {
+    if (!sig.columns || !sig.featureIndex.has(input.name)) throw unknownInput(sig, input.name, i);
+  });
   const columns: Column[] = req.inputs.map((input, i) => ({ name: input.name, values: columnValues(input, data[i], i), where: `inputs[${i}] (${input.name})` }));
-  return fromColumns(model, columns, maxRows, "inputs");
+  return fromColumns(sig, columns, opts, "inputs");
 }
 
-function decodeTensor(model: LoadedModel, input: V2Input, data: LiftedArray | Buffer | undefined, maxRows: number): Decoded {
+function unknownInput(sig: ModelSignature, name: string, i: number) {
+  const tensor = `"${sig.inputName}" ([N, ${sig.width}])`;
+  const expected = sig.columns ? `${tensor}, or one [N] input per feature: ${sig.featureNames.join(", ")}` : tensor;
+  return bad("UNKNOWN_INPUT", `inputs[${i}] is named "${name}", which ${sig.name} does not have; its inputs are ${expected}`);
+}
+
+function decodeTensor(sig: ModelSignature, input: V2Input, data: LiftedArray | Buffer | undefined, maxRows: number): Decoded {
   const where = `inputs[0] (${input.name})`;
-  const width = model.width;
+  const width = sig.width;
   const { shape } = input;
   if (shape.length !== 2 || shape[1] !== width) {
     throw bad("SHAPE_MISMATCH", `${where} has shape [${shape.join(", ")}]; the model takes [N, ${width}] (${width} features per row)`);
@@ -137,34 +144,34 @@ function decodeTensor(model: LoadedModel, input: V2Input, data: LiftedArray | Bu
     const values = binaryValues(input, data, where);
     if (values.length !== count) throw bad("SHAPE_MISMATCH", `${where} has ${values.length} binary values; shape [${shape.join(", ")}] needs ${count}`);
     if (values instanceof Float32Array) {
-      checkMissing(model, values, rows, where);
+      checkMissing(sig, values, rows, where);
       return { input: values, rows };
     }
-    return { input: convert(model, values, count, where), rows };
+    return { input: convert(sig, values, count, where), rows };
   }
   if (data !== undefined) {
     if (data.values.length !== count || (data.shape.length > 1 && (data.shape.length !== 2 || data.shape[0] !== rows))) {
       throw bad("SHAPE_MISMATCH", `${where}.data has shape [${data.shape.join(", ")}]; shape [${shape.join(", ")}] needs ${count} values, flat or as [[${width} values], ...]`);
     }
-    if (data.nonFinite) checkMissing(model, data.values, rows, `${where}.data`);
+    if (data.nonFinite) checkMissing(sig, data.values, rows, `${where}.data`);
     return { input: data.values, rows };
   }
   if (!Array.isArray(input.data)) throw bad("INVALID_INPUT", `${where}.data must be a list of numbers, flat or nested by row`);
   if (input.data.length > 0 && Array.isArray(input.data[0])) {
     if (input.data.length !== rows) throw bad("SHAPE_MISMATCH", `${where}.data has ${input.data.length} rows; shape [${shape.join(", ")}] needs ${rows}`);
-    return fromRows(model, input.data, maxRows, `${where}.data`);
+    return fromRows(sig, input.data, maxRows, `${where}.data`);
   }
   if (input.data.length !== count) throw bad("SHAPE_MISMATCH", `${where}.data has ${input.data.length} values; shape [${shape.join(", ")}] needs ${count}`);
-  return { input: convert(model, input.data, count, `${where}.data`), rows };
+  return { input: convert(sig, input.data, count, `${where}.data`), rows };
 }
 
 /** JSON values or non-FP32 binary values -> floats, checked one by one. */
-function convert(model: LoadedModel, values: ArrayLike<unknown>, count: number, where: string): Float32Array {
-  const width = model.width;
+function convert(sig: ModelSignature, values: ArrayLike<unknown>, count: number, where: string): Float32Array {
+  const width = sig.width;
   const out = take(count);
   for (let i = 0; i < count; i++) {
     const v = values[i];
-    out[i] = typeof v === "bigint" ? Number(v) : toFloat(model, v, i % width, () => `${where}[${i}] (row ${Math.floor(i / width)}, ${model.featureNames[i % width]})`);
+    out[i] = typeof v === "bigint" ? Number(v) : toFloat(sig, v, i % width, () => `${where}[${i}] (row ${Math.floor(i / width)}, ${sig.featureNames[i % width]})`);
   }
   return out;
 }
@@ -213,21 +220,21 @@ export interface OutputSelection {
   anyBinary: boolean;
 }
 
-const ALL = new WeakMap<LoadedModel, OutputSelection>();
+const ALL = new WeakMap<ModelSignature, OutputSelection>();
 
-export function selectOutputs(model: LoadedModel, req: V2Request): OutputSelection {
+export function selectOutputs(sig: ModelSignature, req: V2Request): OutputSelection {
   const allBinary = req.parameters?.binary_data_output === true;
   if (!req.outputs?.length) {
-    if (allBinary) return { indexes: model.outputs.map((_, k) => k), binary: model.outputs.map(() => true), anyBinary: true };
-    let all = ALL.get(model);
-    if (!all) ALL.set(model, (all = { indexes: model.outputs.map((_, k) => k), binary: model.outputs.map(() => false), anyBinary: false }));
+    if (allBinary) return { indexes: sig.outputs.map((_, k) => k), binary: sig.outputs.map(() => true), anyBinary: true };
+    let all = ALL.get(sig);
+    if (!all) ALL.set(sig, (all = { indexes: sig.outputs.map((_, k) => k), binary: sig.outputs.map(() => false), anyBinary: false }));
     return all;
   }
   const indexes: number[] = [];
   const binary: boolean[] = [];
   for (const o of req.outputs) {
-    const k = model.outputIndex.get(o.name);
-    if (k === undefined) throw bad("UNKNOWN_OUTPUT", `unknown output "${o.name}"; ${model.name} has ${model.outputs.map((x) => x.name).join(", ")}`);
+    const k = sig.outputIndex.get(o.name);
+    if (k === undefined) throw bad("UNKNOWN_OUTPUT", `unknown output "${o.name}"; ${sig.name} has ${sig.outputs.map((x) => x.name).join(", ")}`);
     indexes.push(k);
     const flag = o.parameters?.binary_data;
     binary.push(typeof flag === "boolean" ? flag : allBinary);
@@ -243,13 +250,13 @@ export interface V2Response {
 }
 
 /** The inference response: JSON, or a JSON header followed by the binary outputs. */
-export function encodeV2(model: LoadedModel, variant: string, id: string | undefined, selection: OutputSelection, p: Prediction): V2Response {
-  let json = `{"model_name":${JSON.stringify(model.name)},"model_version":${JSON.stringify(model.version)}`;
+export function encodeV2(sig: ModelSignature, variant: string, id: string | undefined, selection: OutputSelection, p: Prediction): V2Response {
+  let json = `{"model_name":${JSON.stringify(sig.name)},"model_version":${JSON.stringify(sig.version)}`;
   if (id !== undefined) json += `,"id":${JSON.stringify(id)}`;
   json += `,"parameters":{"variant":"${variant}"},"outputs":[`;
   const blobs: Buffer[] = [];
   selection.indexes.forEach((k, n) => {
-    const output = model.outputs[k];
+    const output = sig.outputs[k];
     const data = p.outputs[k];
     const from = p.offset * output.width;
     const to = (p.offset + p.rows) * output.width;
@@ -270,22 +277,18 @@ export function encodeV2(model: LoadedModel, variant: string, id: string | undef
 }
 
 /** `GET /v2/models/<name>[/versions/<v>]`: model metadata. */
-export function modelMetadata(model: LoadedModel, variant: string, versions: string[]) {
+export function modelMetadata(sig: ModelSignature, about: { variant: string; versions: string[]; sha256: string }) {
   return {
-    name: model.name,
-    versions,
+    name: sig.name,
+    versions: about.versions,
     platform: "onnxruntime_onnx",
-    inputs: [{ name: model.inputName, datatype: "FP32", shape: [-1, model.width] }],
-    outputs: model.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: [-1, ...o.rowShape] })),
+    inputs: [{ name: sig.inputName, datatype: "FP32", shape: [-1, sig.width] }],
+    outputs: sig.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: [-1, ...o.rowShape] })),
     parameters: {
-      version: model.version,
-      variant,
-      sha256: model.sha256,
-      features: model.columns?.map((c) => ({ name: c.name, type: c.type, required: c.required })),
+      version: sig.version,
+      variant: about.variant,
+      sha256: about.sha256,
+      features: sig.columns?.map((c) => ({ name: c.name, type: c.type, required: c.required })),
     },
   };
-}
-
-export function notFoundModel(name: string, served: string): HttpError {
-  return new HttpError(404, "MODEL_NOT_FOUND", `unknown model "${name}"; this server serves "${served}"`);
 }
