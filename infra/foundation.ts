@@ -20,11 +20,12 @@ export interface FoundationResult {
  * load lazily, so a stack loads one cloud's SDK only.
  */
 export async function buildFoundation(config: PlatformConfig, profile: EnvironmentProfile, tags: Record<string, string>, stack: string): Promise<FoundationResult> {
-  const request = <S>(settings: S): FoundationRequest<S> => ({
+  // Generic over the narrowed config, so each case hands its builder that cloud's settings type.
+  const request = <C extends Pick<PlatformConfig, "network" | "cluster" | "database">>(c: C): FoundationRequest<Pick<C, "network" | "cluster" | "database">> => ({
     name: `mlops-${config.environment}`,
     environment: config.environment,
     stack,
-    settings,
+    settings: { network: c.network, cluster: c.cluster, database: c.database },
     artifactPrefix: config.artifactStore.prefix,
     profile,
     tags,
@@ -32,16 +33,16 @@ export async function buildFoundation(config: PlatformConfig, profile: Environme
   let built: BuiltFoundation;
   switch (config.cloud) {
     case "aws":
-      built = await (await import("./clouds/aws/foundation")).buildAwsFoundation(request({ network: config.network, cluster: config.cluster, database: config.database }));
+      built = await (await import("./clouds/aws/foundation")).buildAwsFoundation(request(config));
       break;
     case "gcp":
-      built = await (await import("./clouds/gcp/foundation")).buildGcpFoundation(request({ network: config.network, cluster: config.cluster, database: config.database }));
+      built = await (await import("./clouds/gcp/foundation")).buildGcpFoundation(request(config));
       break;
     case "azure":
-      built = await (await import("./clouds/azure/foundation")).buildAzureFoundation(request({ network: config.network, cluster: config.cluster, database: config.database }));
+      built = await (await import("./clouds/azure/foundation")).buildAzureFoundation(request(config));
       break;
     case "local":
-      built = await (await import("./clouds/local/foundation")).buildLocalFoundation(request({ network: config.network, cluster: config.cluster, database: config.database }));
+      built = await (await import("./clouds/local/foundation")).buildLocalFoundation(request(config));
       break;
   }
   return { foundation: built.component.foundation, outputs: { ...built.component.outputs }, defaultImageRegistry: built.defaultImageRegistry };

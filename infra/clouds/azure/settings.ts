@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { backupRetentionDays, cidr, isCidr, kubernetesVersion, nodeCount, postgresVersion, prefixLength, prodRules, publicAccessCidrs } from "../../config-fields";
+import { backupRetentionDays, cidr, isCidr, kubernetesVersion, nodeCount, postgresVersion, prefixLength, publicAccessCidrs } from "../../config-fields";
 
 const objectId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "expected an Entra ID object id (a GUID)");
 
@@ -46,9 +46,6 @@ export const azureSettingsSchema = z
 
 export type AzureSettings = z.infer<typeof azureSettingsSchema>;
 
-export function azureSettingsIssues(environment: unknown, s: AzureSettings) {
-  return prodRules(environment, s);
-}
 
 export interface AzureProfile {
   cluster: {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { backupRetentionDays, cidr, isCidr, kubernetesVersion, nodeCount, postgresVersion, prefixLength, prodRules, publicAccessCidrs } from "../../config-fields";
+import { backupRetentionDays, cidr, isCidr, kubernetesVersion, nodeCount, postgresVersion, prefixLength, publicAccessCidrs } from "../../config-fields";
 
 /** The GCP keys of `mlops:network`, `mlops:cluster` and `mlops:database` (project, region, zone: `gcp:` provider config). */
 export const gcpSettingsSchema = z
@@ -39,9 +39,6 @@ export const gcpSettingsSchema = z
 
 export type GcpSettings = z.infer<typeof gcpSettingsSchema>;
 
-export function gcpSettingsIssues(environment: unknown, s: GcpSettings) {
-  return prodRules(environment, s);
-}
 
 /** What the environment's decisions mean on GCP: machine types and Cloud SQL tiers. */
 export interface GcpProfile {

@@ -33,7 +33,3 @@ export const localSettingsSchema = z
   .strict();
 
 export type LocalSettings = z.infer<typeof localSettingsSchema>;
-
-export function localSettingsIssues(): { path: (string | number)[]; message: string }[] {
-  return [];
-}

@@ -1,20 +1,9 @@
 import type { RequestListener } from "node:http";
-import type { Logger } from "@mlops/common";
-import type { ApiKeys } from "../auth";
-import type { DataPlane } from "../data-plane";
 import { createControlRoutes } from "./control";
-import { createInferenceRoutes, matchInference } from "./inference";
+import { createInferenceRoutes, matchInference, type InferenceRoutesOptions } from "./inference";
 
-export interface ApiOptions {
-  plane: DataPlane;
-  keys?: ApiKeys;
-  routingKeyHeader: string;
-  maxBodyBytes: number;
-  maxRows: number;
-  logger: Logger;
+export interface ApiOptions extends InferenceRoutesOptions {
   isReady(): boolean;
-  /** True once shutdown began: inference responses then close their connection. */
-  draining(): boolean;
 }
 
 /**
