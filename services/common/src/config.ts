@@ -1,6 +1,10 @@
 import { z } from "zod";
+import { shownEnvValue } from "./redact";
 
-/** Thrown by parseEnv: one line per bad variable, each naming the variable, the value and what is allowed. */
+/**
+ * Thrown by parseEnv: one line per bad variable, each naming the variable, the value and what is
+ * allowed. Values of secret-named variables are never shown, URLs with credentials by origin only.
+ */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join("\n  ")}`);
@@ -13,9 +17,8 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEn
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const key = issue.path.join(".");
-    const value = env[String(issue.path[0])];
-    const shown = value === undefined ? "(unset)" : JSON.stringify(value);
-    return `${key}=${shown}: ${issue.message}`;
+    const name = String(issue.path[0]);
+    return `${key}=${shownEnvValue(name, env[name])}: ${issue.message}`;
   });
   throw new ConfigError(problems);
 }

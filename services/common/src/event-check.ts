@@ -36,6 +36,7 @@ export function isValidPredictionEventFast(event: unknown): boolean {
     if (typeof v !== "string" || v.length < min || v.length > max) return false;
   }
   if (!VARIANTS.has(event.variant)) return false;
+  if (event.client !== undefined && !shape.client.safeParse(event.client).success) return false;
   if (typeof event.timestamp !== "string" || !shape.timestamp.safeParse(event.timestamp).success) return false;
   return valuesAre(event.features, isFeatureValue) && valuesAre(event.outputs, isOutputValue);
 }
@@ -45,4 +46,44 @@ export function isValidEventBatchFast(body: unknown): body is EventBatch {
   if (!isPlainObject(body) || !Array.isArray(body.events) || body.events.length < MIN_EVENTS) return false;
   for (const event of body.events) if (!isValidPredictionEventFast(event)) return false;
   return true;
+}
+
+/** An event of a batch a sink refused, with why; the batch's other events are kept. */
+export interface RefusedEvent {
+  index: number;
+  /** The event's id when it has a usable one. */
+  id?: string;
+  error: string;
+}
+
+export interface SplitBatch {
+  events: EventBatch["events"];
+  refused: RefusedEvent[];
+}
+
+/**
+ * Splits a `{"events": [...]}` body into the events the contract accepts and the ones it refuses, each
+ * with its problems: one bad event (an over-long id, a wrong type) costs that event, never the batch.
+ * A body that is not such a batch at all is refused whole (the returned message says why).
+ */
+export function splitEventBatch(body: unknown): SplitBatch | { notABatch: string } {
+  if (!isPlainObject(body) || !Array.isArray(body.events)) return { notABatch: 'expected {"events": [...]}' };
+  if (body.events.length < MIN_EVENTS) return { notABatch: "events is empty" };
+  const events: EventBatch["events"] = [];
+  const refused: RefusedEvent[] = [];
+  body.events.forEach((event: unknown, index: number) => {
+    if (isValidPredictionEventFast(event)) {
+      events.push(event as EventBatch["events"][number]);
+      return;
+    }
+    const parsed = predictionEventSchema.safeParse(event);
+    if (parsed.success) {
+      events.push(parsed.data);
+      return;
+    }
+    const id = isPlainObject(event) && typeof event.id === "string" && event.id.length <= 256 ? event.id : undefined;
+    const error = parsed.error.issues.map((i) => `${i.path.join(".") || "(event)"}: ${i.message}`).join("; ");
+    refused.push({ index, ...(id !== undefined ? { id } : {}), error });
+  });
+  return { events, refused };
 }

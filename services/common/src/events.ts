@@ -18,6 +18,8 @@ export const predictionEventSchema = z.object({
   timestamp: z.iso.datetime({ offset: true }),
   features: z.record(z.string(), featureValue),
   outputs: z.record(z.string(), outputValue),
+  /** The name of serving's API key that asked (never the key); absent when serving has no keys. */
+  client: z.string().min(1).max(128).optional(),
 });
 
 export const eventBatchSchema = z.object({

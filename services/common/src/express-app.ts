@@ -66,9 +66,14 @@ export interface ServiceApp {
 export const REQUEST_ID_HEADER = "x-request-id";
 const VALID_REQUEST_ID = /^[\x20-\x7e]{1,128}$/;
 
+/** Whether a caller-chosen id can be a request id: printable ASCII, 1-128 characters (it becomes a header value). */
+export function isValidRequestId(id: unknown): id is string {
+  return typeof id === "string" && VALID_REQUEST_ID.test(id);
+}
+
 /** The caller's request id when it is a sane header value (printable ASCII, 1-128 characters), else a new one. */
 export function requestIdFrom(given: string | string[] | undefined): string {
-  return typeof given === "string" && VALID_REQUEST_ID.test(given) ? given : randomUUID();
+  return isValidRequestId(given) ? given : randomUUID();
 }
 
 /** The id of the request a response belongs to (set by the app of createServiceApp). */

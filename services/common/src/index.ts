@@ -9,3 +9,6 @@ export * from "./events";
 export * from "./webhook";
 export * from "./event-check";
 export * from "./prerequisite";
+export * from "./credentials";
+export * from "./redact";
+export * from "./cpus";

@@ -8,7 +8,24 @@ export function sign(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`;
 }
 
-export function verifySignature(secret: string, timestamp: string, body: string, signature: string): boolean {
+/** Oldest (and furthest in the future) a signed timestamp may be: a captured delivery replays for this long at most. */
+export const MAX_SIGNATURE_AGE_S = 300;
+
+export interface VerifyOptions {
+  /** Seconds a signature stays valid either side of now (default MAX_SIGNATURE_AGE_S). */
+  maxAgeSeconds?: number;
+  /** Now, in ms since the epoch (tests). */
+  now?: number;
+}
+
+/**
+ * True when `signature` signs `timestamp.body` with `secret` and the timestamp (Unix seconds) is within
+ * `maxAgeSeconds` of now: an old delivery captured on the way cannot be replayed later.
+ */
+export function verifySignature(secret: string, timestamp: string, body: string, signature: string, opts: VerifyOptions = {}): boolean {
+  if (!/^\d{1,12}$/.test(timestamp)) return false;
+  const ageS = Math.abs((opts.now ?? Date.now()) / 1000 - Number(timestamp));
+  if (ageS > (opts.maxAgeSeconds ?? MAX_SIGNATURE_AGE_S)) return false;
   const expected = Buffer.from(sign(secret, timestamp, body));
   const given = Buffer.from(signature);
   return expected.length === given.length && timingSafeEqual(expected, given);

@@ -16,7 +16,7 @@ import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { makeDemoModel } from "@mlops/dev-fixtures";
 import { generateFraudData } from "@mlops/dev-fixtures";
-import { containerCpus } from "../src/cpus";
+import { containerCpus } from "@mlops/common";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

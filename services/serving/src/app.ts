@@ -1,10 +1,9 @@
 import path from "node:path";
-import { MlflowClient, createRegistry, mlflowAuthFromEnv, startService, type Logger, type RunningService, type WaitingFor } from "@mlops/common";
+import { MlflowClient, containerCpus, createRegistry, mlflowAuthFromEnv, startService, type Logger, type RunningService, type WaitingFor } from "@mlops/common";
 import type { RequestListener } from "node:http";
 import type { Registry } from "prom-client";
 import { ApiKeys } from "./auth";
 import { modelNameOf, type ServingConfig } from "./config";
-import { containerCpus } from "./cpus";
 import { DataPlane } from "./data-plane";
 import { EventPublisher } from "./events";
 import { createApiHandler } from "./http/api";

@@ -3,7 +3,7 @@ import http from "node:http";
 import path from "node:path";
 import { eventBatchSchema } from "@mlops/common";
 import { loadServingConfig } from "../../../services/serving/src/config";
-import { containerCpus } from "../../../services/serving/src/cpus";
+import { containerCpus } from "@mlops/common";
 import { eventSink, get, metric, post, row, rows, startServing, tempDir, tensor, waitFor, writeJson, writeModel } from "./support";
 
 let model: { uri: string };
