@@ -24,10 +24,19 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** An environment value as a configuration error may show it: secret-named values never, URLs by origin only. */
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>,]+/gi;
+
+/** Every URL inside a text (a JSON document such as ALERT_ACTIONS, a message) by its origin only. */
+export function redactUrlsIn(text: string): string {
+  return text.replace(URL_IN_TEXT, (url) => redactUrl(url));
+}
+
+/**
+ * An environment value as a configuration error may show it: secret-named values never, and every URL
+ * in it by its origin only (a JSON value such as ALERT_ACTIONS may carry webhook URLs with tokens).
+ */
 export function shownEnvValue(name: string, value: string | undefined): string {
   if (value === undefined) return "(unset)";
   if (isSecretName(name)) return `(${REDACTED}, ${value.length} characters)`;
-  if (/^[a-z][a-z0-9+.-]*:\/\/[^/\s]*@/i.test(value)) return JSON.stringify(redactUrl(value));
-  return JSON.stringify(value);
+  return JSON.stringify(redactUrlsIn(value));
 }

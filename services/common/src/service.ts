@@ -29,12 +29,26 @@ export interface ServiceOptions {
   onShutdown?: () => Promise<void>;
   /** Longest wait for in-flight requests before connections are cut. */
   shutdownTimeoutMs?: number;
+  /**
+   * Further API listeners on ports of their own (the monitor's Alertmanager receiver, which only
+   * Alertmanager may reach): no health probes there; started with the API and drained with it.
+   */
+  extraListeners?: ExtraListener[];
+}
+
+export interface ExtraListener {
+  /** For the log line and `RunningService.extraPorts`, e.g. `alerts`. */
+  name: string;
+  port: number;
+  handler: http.RequestListener;
 }
 
 export interface RunningService {
   apiPort: number;
   metricsPort: number;
   server: http.Server;
+  /** The bound port of each extra listener, by name. */
+  extraPorts: Record<string, number>;
   /** Graceful stop: refuse new work, finish in-flight requests, flush, close. Idempotent. */
   close(): Promise<void>;
 }
@@ -45,17 +59,27 @@ export interface RunningService {
  */
 export async function startService(opts: ServiceOptions): Promise<RunningService> {
   let draining = false;
-  const api = http.createServer((req, res) => {
+  /** An API server that, once draining, closes each connection as soon as its request is answered. */
+  const drainable = (handler: http.RequestListener): http.Server => {
+    const server = http.createServer((req, res) => {
+      if (draining) res.setHeader("connection", "close");
+      // A request that was in flight when the drain began leaves a keep-alive connection behind, which
+      // would hold server.close() until the client gives up: close it as soon as it is idle.
+      res.once("finish", () => {
+        if (draining) setImmediate(() => server.closeIdleConnections());
+      });
+      handler(req, res);
+    });
+    server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts, to avoid resets
+    server.headersTimeout = 66_000;
+    return server;
+  };
+  const api = drainable((req, res) => {
     if (req.url === "/health/live") return sendJson(res, 200, { status: "alive" });
     if (req.url === "/health/ready") return void answerReadiness(res);
-    if (draining) res.setHeader("connection", "close");
-    // A request that was in flight when the drain began leaves a keep-alive connection behind, which
-    // would hold server.close() until the client gives up: close it as soon as it is idle.
-    res.once("finish", () => {
-      if (draining) setImmediate(() => api.closeIdleConnections());
-    });
     opts.handler(req, res);
   });
+  const extras = (opts.extraListeners ?? []).map((l) => ({ ...l, server: drainable(l.handler) }));
   const answerReadiness = async (res: http.ServerResponse) => {
     let ready = false;
     if (!draining) {
@@ -70,8 +94,6 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     const status = ready ? "ready" : draining ? "draining" : "not ready";
     sendJson(res, ready ? 200 : 503, waitingFor.length > 0 ? { status, waitingFor } : { status });
   };
-  api.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts, to avoid resets
-  api.headersTimeout = 66_000;
 
   const metrics = http.createServer(async (req, res) => {
     if (req.url === "/metrics") {
@@ -83,20 +105,31 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     sendJson(res, 404, { error: "only /metrics is served here", code: "NOT_FOUND" });
   });
 
-  await listen(api, opts.port, opts.host);
-  await listen(metrics, opts.metricsPort, opts.host);
+  const started: http.Server[] = [];
+  try {
+    for (const [server, port] of [[api, opts.port], [metrics, opts.metricsPort], ...extras.map((l) => [l.server, l.port] as const)] as const) {
+      await listen(server, port, opts.host);
+      started.push(server);
+    }
+  } catch (err) {
+    // One port taken: release the ones already bound, so the caller can clean up and exit.
+    await Promise.all(started.map((server) => new Promise((resolve) => server.close(resolve))));
+    throw err;
+  }
   const apiPort = (api.address() as AddressInfo).port;
   const metricsPort = (metrics.address() as AddressInfo).port;
-  opts.logger.info({ apiPort, metricsPort }, `${opts.name} listening`);
+  const extraPorts = Object.fromEntries(extras.map((l) => [l.name, (l.server.address() as AddressInfo).port]));
+  opts.logger.info({ apiPort, metricsPort, ...(extras.length ? { extraPorts } : {}) }, `${opts.name} listening`);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       draining = true;
       opts.logger.info(`${opts.name} draining`);
-      const closed = new Promise<void>((resolve) => api.close(() => resolve()));
-      api.closeIdleConnections();
-      const timer = setTimeout(() => api.closeAllConnections(), opts.shutdownTimeoutMs ?? 25_000);
+      const servers = [api, ...extras.map((l) => l.server)];
+      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      for (const server of servers) server.closeIdleConnections();
+      const timer = setTimeout(() => servers.forEach((server) => server.closeAllConnections()), opts.shutdownTimeoutMs ?? 25_000);
       await closed;
       clearTimeout(timer);
       if (opts.onShutdown) await opts.onShutdown();
@@ -107,7 +140,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       opts.logger.info(`${opts.name} stopped`);
     })());
 
-  return { apiPort, metricsPort, server: api, close };
+  return { apiPort, metricsPort, server: api, extraPorts, close };
 }
 
 /** SIGTERM/SIGINT: stop gracefully, then exit 0 (1 when the stop itself failed). */

@@ -18,6 +18,7 @@
  * STORE_FEATURES (true), DATABASE_URL (else a throwaway cluster), LOADCHECK_NODE_ARGS (e.g. --cpu-prof for the monitor).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -31,12 +32,15 @@ const CONCURRENCY = Number(process.env.LOADCHECK_CONCURRENCY ?? 4);
 const RUNS = Number(process.env.LOADCHECK_RUNS ?? 1);
 const PHASES = new Set((process.env.LOADCHECK_PHASES ?? "events,feedback,early,quality").split(","));
 const MODEL = "fraud-detector";
+/** Throwaway credentials of the monitor this script starts (each route has its own). */
+const TOKENS = { EVENTS_TOKEN: randomBytes(24).toString("hex"), FEEDBACK_TOKEN: randomBytes(24).toString("hex"), READ_TOKEN: randomBytes(24).toString("hex"), ALERT_RECEIVER_TOKEN: randomBytes(24).toString("hex") };
+const TOKEN_OF: Record<string, string> = { "/v1/events": TOKENS.EVENTS_TOKEN, "/v1/feedback": TOKENS.FEEDBACK_TOKEN };
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
 function post(port: number, route: string, body: Buffer): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: route, method: "POST", agent, headers: { "content-type": "application/json", "content-length": body.length } }, (res) => {
+    const req = http.request({ host: "127.0.0.1", port, path: route, method: "POST", agent, headers: { "content-type": "application/json", "content-length": body.length, authorization: `Bearer ${TOKEN_OF[route]}` } }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
@@ -149,7 +153,23 @@ async function startMonitor(databaseUrl: string): Promise<{ child: ChildProcess;
   const main = path.resolve(__dirname, "../dist/main.js");
   const nodeArgs = (process.env.LOADCHECK_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, main], {
-    env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", QUALITY_REFRESH_S: "3600", STORE_FEATURES: process.env.STORE_FEATURES ?? "true" },
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: databaseUrl,
+      PORT: "0",
+      METRICS_PORT: "0",
+      ALERT_PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      QUALITY_REFRESH_S: "3600",
+      STORE_FEATURES: process.env.STORE_FEATURES ?? "true",
+      MODELS_CONFIG: JSON.stringify({ [MODEL]: {} }),
+      ...TOKENS,
+      // Every request this script keeps in flight is admitted, and batches larger than serving's fit.
+      MAX_CONCURRENT_BATCHES: String(Math.max(2, CONCURRENCY)),
+      MAX_BATCH_EVENTS: String(Math.max(5000, BATCH)),
+      MAX_BODY_BYTES: String(Math.max(4 * 1024 * 1024, BATCH * 2048)),
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";
@@ -218,7 +238,7 @@ async function main(): Promise<void> {
         const labelled = await count("SELECT count(*) AS n FROM labelled");
         for (const window of ["1h", "24h"]) {
           const t = process.hrtime.bigint();
-          const res = await fetch(`http://127.0.0.1:${monitor.port}/v1/models/${MODEL}/quality?window=${window}`);
+          const res = await fetch(`http://127.0.0.1:${monitor.port}/v1/models/${MODEL}/quality?window=${window}`, { headers: { authorization: `Bearer ${TOKENS.READ_TOKEN}` } });
           const body = (await res.json()) as { variants: { labels: number; accuracy: number; rocAuc: number }[] };
           const ms = Number(process.hrtime.bigint() - t) / 1e6;
           const v = body.variants[0];

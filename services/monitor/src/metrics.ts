@@ -24,6 +24,7 @@ export class MonitorMetrics {
   readonly eventsDuplicate: Counter<"model">;
   readonly eventsExpired: Counter;
   readonly eventsRejected: Counter<"reason">;
+  readonly requestsBusy: Counter<"kind">;
   readonly labelled: Counter<"source">;
   readonly batchDuration: Histogram<"kind">;
   readonly qualityRefreshDuration: Histogram;
@@ -49,7 +50,13 @@ export class MonitorMetrics {
     this.alertActions = new Counter({ name: "mlops_monitor_alert_actions_total", help: "Alert actions by action and result (succeeded, failed, skipped, duplicate)", labelNames: ["action", "result"], registers });
     this.eventsDuplicate = new Counter({ name: "mlops_monitor_events_duplicate_total", help: "Prediction events received again (already stored)", labelNames: ["model"], registers });
     this.eventsExpired = new Counter({ name: "mlops_monitor_events_expired_total", help: "Prediction events older than the retention period: acknowledged, not stored", registers });
-    this.eventsRejected = new Counter({ name: "mlops_monitor_events_rejected_total", help: "Prediction events in refused batches, by reason", labelNames: ["reason"], registers });
+    this.eventsRejected = new Counter({
+      name: "mlops_monitor_events_rejected_total",
+      help: "Prediction events refused, by reason: one by one (invalid_event, unknown_model) or with their whole request (invalid_json, batch_too_large...)",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.requestsBusy = new Counter({ name: "mlops_monitor_requests_busy_total", help: "Requests answered 503 BUSY (MAX_CONCURRENT_BATCHES bodies in flight), by kind (events, feedback)", labelNames: ["kind"], registers });
     this.labelled = new Counter({ name: "mlops_monitor_labelled_total", help: "Predictions joined with their ground truth, by the side that arrived second", labelNames: ["source"], registers });
     this.batchDuration = new Histogram({
       name: "mlops_monitor_batch_duration_seconds",

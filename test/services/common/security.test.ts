@@ -13,6 +13,7 @@ import {
   isValidRequestId,
   parseEnv,
   redactUrl,
+  redactUrlsIn,
   requireBearer,
   shownEnvValue,
   sign,
@@ -64,6 +65,7 @@ describe("redaction", () => {
     expect(redactUrl("https://user:pw@ci.example.com")).toBe("https://ci.example.com/[redacted]");
     expect(redactUrl("https://ci.example.com")).toBe("https://ci.example.com");
     expect(redactUrl("not a url with secret")).toBe("[redacted]");
+    expect(redactUrlsIn('failed: fetch https://u:p@h.example/x?k=1, then http://ok.example')).toBe("failed: fetch https://h.example/[redacted], then http://ok.example");
   });
 
   it("never shows the value of a secret-named variable, and URLs with credentials by origin", () => {
@@ -71,6 +73,9 @@ describe("redaction", () => {
     expect(shownEnvValue("DATABASE_URL", "postgresql://u:hunter2@db/monitor")).not.toContain("hunter2");
     expect(shownEnvValue("MLFLOW_TRACKING_URI", "http://admin:hunter2@mlflow:5000")).toBe('"http://mlflow:5000/[redacted]"');
     expect(shownEnvValue("PORT", "80a")).toBe('"80a"');
+    const actions = JSON.stringify([{ alert: "DataDriftDetected", action: "retrain", url: "https://ci.example.com/hooks/T0K3N?sig=abc" }]);
+    expect(shownEnvValue("ALERT_ACTIONS", actions)).not.toMatch(/T0K3N|sig=abc/);
+    expect(shownEnvValue("ALERT_ACTIONS", actions)).toContain("https://ci.example.com/[redacted]");
     expect(shownEnvValue("PORT", undefined)).toBe("(unset)");
   });
 

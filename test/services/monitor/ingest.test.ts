@@ -1,6 +1,7 @@
 /**
  * Ingestion against a real PostgreSQL: feedback before its prediction, duplicates and corrections,
- * bad input (4xx with what and where, nothing written), retention, and the schema migrations.
+ * bad input (a request that is not a batch: 4xx with what and where, nothing written; a bad event: refused
+ * alone, the batch's others stored), retention, and the schema migrations.
  */
 import { Pool } from "pg";
 import { migrate } from "../../../services/monitor/src/db/migrations";
@@ -63,8 +64,8 @@ describe("duplicates", () => {
   const batch = { events: [1, 2, 3].map((i) => event({ id: `dup-${i}:0`, model: "dups", ago: 5 * MINUTE })) };
 
   test("a re-sent batch stores nothing twice and is still acknowledged", async () => {
-    expect((await post(`${m.url}/v1/events`, batch)).body).toEqual({ received: 3, inserted: 3, duplicates: 0, expired: 0, labelled: 0 });
-    expect((await post(`${m.url}/v1/events`, batch)).body).toEqual({ received: 3, inserted: 0, duplicates: 3, expired: 0, labelled: 0 });
+    expect((await post(`${m.url}/v1/events`, batch)).body).toEqual({ received: 3, inserted: 3, duplicates: 0, expired: 0, labelled: 0, refused: [] });
+    expect((await post(`${m.url}/v1/events`, batch)).body).toEqual({ received: 3, inserted: 0, duplicates: 3, expired: 0, labelled: 0, refused: [] });
     expect(await count(db.url, "predictions", "model = 'dups'")).toBe(3);
   });
 
@@ -106,7 +107,7 @@ describe("duplicates", () => {
   });
 });
 
-describe("bad input: a 4xx that says what and where, and nothing written", () => {
+describe("bad input: a request that is not a batch is a 4xx that says what and where, and nothing is written", () => {
   const snapshot = async () => ({
     predictions: await count(db.url, "predictions"),
     feedback: await count(db.url, "feedback"),
@@ -115,13 +116,8 @@ describe("bad input: a 4xx that says what and where, and nothing written", () =>
 
   const cases: [string, unknown, number, string, string][] = [
     ["not JSON", "{events: [", 400, "INVALID_JSON", "request body is not valid JSON"],
-    ["not a batch", { event: {} }, 400, "INVALID_EVENTS", "events: "],
-    ["an empty batch", { events: [] }, 400, "INVALID_EVENTS", "events: "],
-    ["one bad timestamp among good events", { events: [event({ id: "bad-1:0" }), { ...event({ id: "bad-2:0" }), timestamp: "yesterday" }] }, 400, "INVALID_EVENTS", "events[1].timestamp"],
-    ["an unknown variant", { events: [{ ...event({ id: "bad-3:0" }), variant: "canary" }] }, 400, "INVALID_EVENTS", "events[0].variant"],
-    ["a missing prediction output", { events: [event({ id: "bad-4:0" }), event({ id: "bad-5:0", outputs: { probability: 0.5 } })] }, 400, "INVALID_EVENTS", 'events[1].outputs.label: missing; the classification model "fraud-detector" reports its prediction there'],
-    ["a score that is not a number", { events: [event({ id: "bad-6:0", outputs: { label: 1, probability: "high" } })] }, 400, "INVALID_EVENTS", 'events[0].outputs.probability: expected a number (the score of the positive class), got "high"'],
-    ["a timestamp in the future", { events: [event({ id: "bad-7:0", ago: -2 * 3600_000 })] }, 400, "INVALID_EVENTS", "is more than 3600 s in the future"],
+    ["not a batch", { event: {} }, 400, "INVALID_EVENTS", 'not an event batch, nothing was stored: expected {"events": [...]}'],
+    ["an empty batch", { events: [] }, 400, "INVALID_EVENTS", "not an event batch, nothing was stored: events is empty"],
     ["too many events", { events: Array.from({ length: 51 }, (_, i) => event({ id: `bad-8-${i}:0` })) }, 413, "BATCH_TOO_LARGE", "the batch has 51 events; at most 50"],
     ["a body over MAX_BODY_BYTES", { events: [event({ id: "bad-9:0", features: { blob: "x".repeat(70_000) } })] }, 413, "PAYLOAD_TOO_LARGE", "exceeds the limit of 65536 bytes"],
   ];
@@ -134,6 +130,29 @@ describe("bad input: a 4xx that says what and where, and nothing written", () =>
     expect(res.body.error).toContain(message);
     expect(Object.keys(res.body).sort()).toEqual(["code", "error"]);
     expect(await snapshot()).toEqual(before);
+  });
+
+  // A bad event costs that event: the batch's others are stored, and the answer says which was refused and why.
+  const eventCases: [string, Record<string, unknown>, string][] = [
+    ["a bad timestamp", { timestamp: "yesterday" }, "timestamp: "],
+    ["an unknown variant", { variant: "canary" }, "variant: "],
+    ["a missing prediction output", { outputs: { probability: 0.5 } }, 'outputs.label: missing; the classification model "fraud-detector" reports its prediction there'],
+    ["a score that is not a number", { outputs: { label: 1, probability: "high" } }, 'outputs.probability: expected a number (the score of the positive class), got "high"'],
+    ["a timestamp in the future", { timestamp: new Date(Date.now() + 2 * 3600_000).toISOString() }, "is more than 3600 s in the future"],
+    ["a request id over 256 characters", { requestId: "r".repeat(300) }, "requestId: "],
+    ["a model the monitor is not configured for", { model: "invented-model" }, 'model: "invented-model" is not monitored here'],
+  ];
+
+  test.each(eventCases)("events: %s is refused alone, the batch's other events are stored", async (name, change, message) => {
+    const tag = name.replace(/\W+/g, "-");
+    const good = [event({ id: `alone-${tag}-a:0` }), event({ id: `alone-${tag}-c:0` })];
+    const bad = { ...event({ id: `alone-${tag}-b:0` }), ...change };
+    const res = await post(`${m.url}/v1/events`, { events: [good[0], bad, good[1]] });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ received: 3, inserted: 2, duplicates: 0 });
+    expect(res.body.refused).toEqual([{ index: 1, id: `alone-${tag}-b:0`, error: expect.stringContaining(message) }]);
+    expect(await count(db.url, "predictions", "prediction_id LIKE $1", [`alone-${tag}-%`])).toBe(2);
+    expect(await count(db.url, "predictions", "prediction_id = $1", [`alone-${tag}-b:0`])).toBe(0);
   });
 
   const feedbackCases: [string, unknown, string][] = [
@@ -157,6 +176,8 @@ describe("bad input: a 4xx that says what and where, and nothing written", () =>
     const text = (await get(m.metricsUrl)).body as string;
     expect(sample(text, "mlops_monitor_events_rejected_total", { reason: "batch_too_large" })).toBe(51);
     expect(sample(text, "mlops_monitor_events_rejected_total", { reason: "invalid_json" })).toBe(1);
+    expect(sample(text, "mlops_monitor_events_rejected_total", { reason: "invalid_event" })).toBe(eventCases.length - 1);
+    expect(sample(text, "mlops_monitor_events_rejected_total", { reason: "unknown_model" })).toBe(1);
   });
 
   test("unknown routes and methods", async () => {

@@ -63,6 +63,7 @@ const OLD = base - 3 * HOUR + 20 * MINUTE;
  *   AUC: 0.8 beats both negatives, 0.4 beats 0.3 -> 3/4.
  */
 const MODELS_CONFIG = JSON.stringify({
+  "fraud-detector": {},
   "house-price": { task: "regression", predictionOutput: "price" },
   "spam-filter": { positiveClass: "spam", scoreOutput: "probabilities", scoreIndex: 1 },
 });
@@ -210,7 +211,7 @@ test("Prometheus gauges carry the same values per model, version, variant and wi
   expect(g("mlops_monitor_feedback_total", { result: "inserted" })).toBe(20);
 });
 
-test("GET /v1/models lists the models events arrived for and the configured ones", async () => {
+test("GET /v1/models lists the configured models", async () => {
   const res = await get(`${m.url}/v1/models`);
   expect(res.body.models).toEqual(["fraud-detector", "house-price", "spam-filter"]);
 });
@@ -218,7 +219,7 @@ test("GET /v1/models lists the models events arrived for and the configured ones
 test("quality API errors: unknown model 404, bad or too long window 400", async () => {
   const unknown = await get(`${m.url}/v1/models/nope/quality`);
   expect(unknown.status).toBe(404);
-  expect(unknown.body).toEqual({ error: 'no prediction events of model "nope" have arrived, and it is not in MODELS_CONFIG', code: "MODEL_NOT_FOUND" });
+  expect(unknown.body).toEqual({ error: 'model "nope" is not monitored here (it is not in MODELS_CONFIG)', code: "MODEL_NOT_FOUND" });
   const bad = await get(`${m.url}/v1/models/fraud-detector/quality?window=soon`);
   expect(bad.status).toBe(400);
   expect(bad.body.code).toBe("INVALID_WINDOW");

@@ -93,12 +93,12 @@ describe("readiness follows the database", () => {
     ]);
     expect(JSON.stringify(down.body)).not.toMatch(/password|postgres@/);
     // The API says the same in its own words (unchanged): 503 DATABASE_UNAVAILABLE.
-    expect((await get(`${m.url}/v1/models`)).body.code).toBe("DATABASE_UNAVAILABLE");
+    expect((await get(`${m.url}/v1/alerts/actions`)).body.code).toBe("DATABASE_UNAVAILABLE");
     expect((await ready()).body.waitingFor[0].attempts).toBe(2);
 
     await proxy.start(); // the same port
     expect(await ready()).toMatchObject({ status: 200, body: { status: "ready" } });
-    expect((await get(`${m.url}/v1/models`)).status).toBe(200);
+    expect((await get(`${m.url}/v1/alerts/actions`)).status).toBe(200);
   });
 
   test("a database that accepts and never answers: 503 within DB_READY_TIMEOUT_MS, not a hung probe", async () => {

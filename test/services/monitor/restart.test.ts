@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { useTestDatabase } from "../../helpers/postgres";
-import { count, event, get, post, sql, startTestMonitor } from "./support";
+import { BASE_ENV, count, event, get, post, sql, startTestMonitor } from "./support";
 
 const db = useTestDatabase("monitor_restart");
 const MAIN = path.resolve(__dirname, "../../../services/monitor/dist/main.js");
@@ -45,7 +45,8 @@ interface Proc {
 /** The built service as its own process, as in the container. */
 async function spawnMonitor(env: Record<string, string>): Promise<Proc> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build -w services/common -w services/monitor\` first (npm test builds before jest)`);
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // MAX_CONCURRENT_BATCHES: the tests below keep up to 4 batches in flight, whatever this machine's CPU count makes the default.
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...BASE_ENV, LOG_LEVEL: "info", MAX_CONCURRENT_BATCHES: "8", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout!.on("data", (d) => (out += d));
@@ -134,13 +135,51 @@ test("bad configuration: one clear message per variable, exit 1", async () => {
   expect(stderr).toContain("ALERT_ACTIONS: 0.action: expected one of rollback, retrain");
 });
 
-test("an unreachable database: exit 1 after DB_CONNECT_TIMEOUT_S, saying so", async () => {
+test("an unreachable database: exit 1 after DB_CONNECT_TIMEOUT_S, saying so, without the URL's password", async () => {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, DATABASE_URL: "postgresql://nobody@127.0.0.1:1/monitor", DB_CONNECT_TIMEOUT_S: "1", PORT: "0", METRICS_PORT: "0" },
+    env: { PATH: process.env.PATH, ...BASE_ENV, DATABASE_URL: "postgresql://nobody:db-password-91xq@127.0.0.1:1/monitor", DB_CONNECT_TIMEOUT_S: "1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
+  let stdout = "";
   child.stderr!.on("data", (d) => (stderr += d));
+  child.stdout!.on("data", (d) => (stdout += d));
   expect(await new Promise((r) => child.on("exit", r))).toBe(1);
   expect(stderr).toContain("monitor: cannot reach the database at DATABASE_URL");
+  expect(stderr + stdout).not.toContain("db-password-91xq");
+});
+
+/** The built service with `env` only (no defaults): its exit code and stderr. */
+async function configFailure(env: Record<string, string>): Promise<{ code: unknown; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const code = await new Promise((r) => child.on("exit", r));
+  return { code, stderr };
+}
+
+test("fail closed: without its credentials the monitor does not start, and says which are missing", async () => {
+  const { EVENTS_TOKEN: _e, READ_TOKEN: _r, ALERT_RECEIVER_TOKEN: _a, ...rest } = BASE_ENV;
+  const { code, stderr } = await configFailure({ ...rest, DATABASE_URL: db.url });
+  expect(code).toBe(1);
+  expect(stderr).toContain("EVENTS_TOKEN=(unset): required: the bearer token of POST /v1/events");
+  expect(stderr).toContain("READ_TOKEN=(unset): required");
+  expect(stderr).toContain("ALERT_RECEIVER_TOKEN=(unset): required");
+  expect(stderr).not.toContain(BASE_ENV.FEEDBACK_TOKEN);
+});
+
+test("equal credentials, short ones, and a DATABASE_URL with a password: refused without echoing any of them", async () => {
+  const shared = "one-token-for-everything-42";
+  const { code, stderr } = await configFailure({
+    ...BASE_ENV,
+    EVENTS_TOKEN: shared,
+    FEEDBACK_TOKEN: shared,
+    READ_TOKEN: "short-read-tok",
+    DATABASE_URL: "mysql://monitor:db-password-77zz@db:3306/monitor",
+  });
+  expect(code).toBe(1);
+  expect(stderr).toContain("FEEDBACK_TOKEN=([redacted], 27 characters): must differ from EVENTS_TOKEN");
+  expect(stderr).toContain("READ_TOKEN=([redacted], 14 characters): use at least 16 characters");
+  expect(stderr).toContain("DATABASE_URL=([redacted]");
+  for (const secret of [shared, "short-read-tok", "db-password-77zz"]) expect(stderr).not.toContain(secret);
 });

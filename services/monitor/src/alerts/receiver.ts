@@ -5,6 +5,7 @@
  * A repeated notification of the same alert finds the claim and does nothing, so a rollback happens
  * once; a failed action is retried by the next notification. Resolved alerts act on nothing.
  */
+import { createHash } from "node:crypto";
 import type { Logger } from "@mlops/common";
 import type { Pool } from "pg";
 import { rulesFor, type AlertActionRule } from "../config/alert-actions";
@@ -65,7 +66,7 @@ export class AlertReceiver {
   }
 
   private async act(rule: AlertActionRule, alert: Alert, by: Requester): Promise<ActionResult> {
-    const key = [alert.fingerprint, alert.startsAt, rule.action, rule.url ?? ""].join("|");
+    const key = [alert.fingerprint, alert.startsAt, rule.action, urlKey(rule.url)].join("|");
     const claimed = await this.pool.query<{ id: string }>(CLAIM, [
       key,
       alert.labels.alertname,
@@ -103,6 +104,14 @@ export class AlertReceiver {
     else this.logger.info(log, "alert action done");
     return { action: rule.action, result: outcome.status, recordId: id, detail: outcome.detail, ...(outcome.error ? { error: outcome.error } : {}) };
   }
+}
+
+/**
+ * A rule's own webhook URL in the idempotency key (two retrain rules with different URLs are two actions):
+ * as a digest, since the key is stored and the URL may carry a token.
+ */
+function urlKey(url: string | undefined): string {
+  return url ? `sha256:${createHash("sha256").update(url).digest("hex").slice(0, 32)}` : "";
 }
 
 export interface ActionRecord {

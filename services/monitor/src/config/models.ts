@@ -1,7 +1,8 @@
 /**
- * Per-model settings of the quality computation (MODELS_CONFIG / MODELS_CONFIG_FILE): the task, which
- * output is the prediction and which the score, and the positive class. Models not listed get the
- * defaults, which fit the demo fraud model (`label` 0/1 and `probability` of class 1).
+ * The models the monitor accepts (MODELS_CONFIG / MODELS_CONFIG_FILE: its keys) and the settings of their
+ * quality computation: the task, which output is the prediction and which the score, and the positive
+ * class. An entry's omitted settings (`{}`) get the defaults, which fit the demo fraud model (`label` 0/1
+ * and `probability` of class 1). Events of models not listed are refused.
  */
 import { z } from "zod";
 
@@ -55,6 +56,7 @@ export function labelNumber(value: string | number | boolean): number | null {
 export class ModelsConfig {
   constructor(private readonly specs: ReadonlyMap<string, ModelSpec> = new Map()) {}
 
+  /** The settings of a model (the defaults for one not configured, whose events are refused before this is asked). */
   get(model: string): ModelSpec {
     return this.specs.get(model) ?? DEFAULT_CLASSIFIER;
   }

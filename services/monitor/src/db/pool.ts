@@ -6,6 +6,11 @@ export function createPool(url: string, max: number, logger: Logger): Pool {
   const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000, application_name: "mlops-monitor" });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on("error", (err) => logger.warn({ err: err.message }, "idle database connection failed"));
+  // A checked-out client has no listener of the pool's: a connection lost while it is out (a failover
+  // during the quality refresh, which now runs while requests are served) would be an unhandled 'error'
+  // event and end the process. Its query fails to its caller anyway, and the pool drops the dead client on
+  // release, so the event itself needs no handling (idle clients are logged above).
+  pool.on("connect", (client) => client.on("error", () => undefined));
   return pool;
 }
 

@@ -1,14 +1,15 @@
 /**
- * POST /v1/events: a batch of prediction events from serving. The whole batch is validated first (one
- * bad event refuses the batch with 400 and nothing is written), then stored in one transaction, and
- * acknowledged only after COMMIT, so an acknowledged event survives any crash of the monitor.
+ * POST /v1/events: a batch of prediction events from serving. Each event is checked on its own: a bad one
+ * (an over-long id, a model this monitor is not configured for, a missing output) is refused alone and
+ * listed in the answer, and the batch's other events are stored. A body that is not a batch at all, or
+ * holds more than MAX_BATCH_EVENTS events, is refused whole. The stored events are written in one
+ * transaction and acknowledged only after COMMIT, so an acknowledged event survives any crash of the monitor.
  */
-import { HttpError, eventBatchSchema, isValidEventBatchFast, parseJson, type PredictionEvent } from "@mlops/common";
+import { HttpError, isValidEventBatchFast, parseJson, splitEventBatch, type PredictionEvent, type RefusedEvent } from "@mlops/common";
 import type { Pool, PoolClient } from "pg";
 import { labelNumber, labelText, type ModelSpec, type ModelsConfig } from "../config/models";
 import { copyInto, copyRow } from "../db/copy";
 import { dayOf, type Partitions } from "../db/partitions";
-import { listProblems, zodProblems } from "./issues";
 import { joinLabels } from "./join";
 import { rawFeatureTexts } from "./raw-features";
 
@@ -34,7 +35,14 @@ export interface PreparedBatch {
   /** Events older than the retention period (acknowledged, not stored). */
   expired: number;
   received: number;
+  /** Events refused one by one (index in the body, id, why); the others are in `copy`. */
+  refused: RefusedEvent[];
+  /** How many were refused for each reason (the rejection metric's label). */
+  refusedByReason: Record<RefusalReason, number>;
 }
+
+/** Why an event was refused: it breaks the contract or its model's outputs, or its model is not configured here. */
+export type RefusalReason = "invalid_event" | "unknown_model";
 
 export const COLUMNS = ["prediction_id", "ts", "request_id", "model", "version", "variant", "predicted", "predicted_value", "score", "features", "outputs"] as const;
 const DAY_MS = 86_400_000;
@@ -66,7 +74,7 @@ export function prepareEventsBody(body: Uint8Array, rules: EventRules, now = Dat
 }
 
 /**
- * Validates a parsed body; throws 400/413 naming the bad events (up to a few) and what is wrong.
+ * Checks a parsed body event by event; throws 400/413 only when the body is not a batch or too large.
  * `text`, the body as it arrived, lets the features be stored as sent instead of re-serialised.
  */
 export function prepareEvents(body: unknown, rules: EventRules, now = Date.now(), text?: string): PreparedBatch {
@@ -75,15 +83,29 @@ export function prepareEvents(body: unknown, rules: EventRules, now = Date.now()
   if (n > rules.maxEvents) {
     throw new RejectedBatch(413, "BATCH_TOO_LARGE", `the batch has ${n} events; at most ${rules.maxEvents} are accepted per request`, n);
   }
+  const refused: RefusedEvent[] = [];
+  const refusedByReason: Record<RefusalReason, number> = { invalid_event: 0, unknown_model: 0 };
+  const refuse = (index: number, id: string | undefined, reason: RefusalReason, error: string) => {
+    refused.push({ index, ...(id !== undefined ? { id } : {}), error });
+    refusedByReason[reason]++;
+  };
+
+  // The hot path: every event passes the fast check, and events[i] is the body's i-th event.
   let events: PredictionEvent[];
+  let bodyIndex: (i: number) => number = (i) => i;
   if (isValidEventBatchFast(body)) events = body.events;
   else {
-    const parsed = eventBatchSchema.safeParse(body);
-    if (!parsed.success) throw new RejectedBatch(400, "INVALID_EVENTS", `invalid event batch, nothing was stored: ${listProblems(zodProblems(parsed.error))}`, n);
-    events = parsed.data.events;
+    const split = splitEventBatch(body);
+    if ("notABatch" in split) throw new RejectedBatch(400, "INVALID_EVENTS", `not an event batch, nothing was stored: ${split.notABatch}`, n);
+    events = split.events;
+    for (const r of split.refused) refuse(r.index, r.id, "invalid_event", r.error);
+    if (split.refused.length > 0) {
+      const refusedAt = new Set(split.refused.map((r) => r.index));
+      const kept = Array.from({ length: n }, (_, k) => k).filter((k) => !refusedAt.has(k));
+      bodyIndex = (i) => kept[i];
+    }
   }
 
-  const problems: string[] = [];
   const ids: string[] = [];
   const dayNumbers = new Set<number>();
   const perModel = new Map<string, number>();
@@ -91,16 +113,24 @@ export function prepareEvents(body: unknown, rules: EventRules, now = Date.now()
   const newest = now + rules.maxSkewMs;
   let expired = 0;
   let copy = "";
-  const raw = rules.storeFeatures && text !== undefined ? rawFeatureTexts(text, events.map((e) => e.features)) : undefined;
+  // Cutting features out of the body needs every event of the body, in order (see raw-features.ts).
+  const raw = rules.storeFeatures && text !== undefined && refused.length === 0 ? rawFeatureTexts(text, events.map((e) => e.features)) : undefined;
   for (let i = 0; i < events.length; i++) {
     const event = events[i];
-    const ts = Date.parse(event.timestamp);
-    if (ts > newest) {
-      problems.push(`events[${i}].timestamp: ${event.timestamp} is more than ${rules.maxSkewMs / 1000} s in the future (check the clock of the sender)`);
+    if (!rules.models.isConfigured(event.model)) {
+      refuse(bodyIndex(i), event.id, "unknown_model", `model: "${event.model}" is not monitored here (MODELS_CONFIG names the models the monitor accepts)`);
       continue;
     }
-    const out = outputsOf(event, rules.models.get(event.model), i, problems);
-    if (!out || problems.length) continue;
+    const ts = Date.parse(event.timestamp);
+    if (ts > newest) {
+      refuse(bodyIndex(i), event.id, "invalid_event", `timestamp: ${event.timestamp} is more than ${rules.maxSkewMs / 1000} s in the future (check the clock of the sender)`);
+      continue;
+    }
+    const out = outputsOf(event, rules.models.get(event.model));
+    if (typeof out === "string") {
+      refuse(bodyIndex(i), event.id, "invalid_event", out);
+      continue;
+    }
     if (ts < oldest) {
       expired++;
       continue;
@@ -122,9 +152,8 @@ export function prepareEvents(body: unknown, rules: EventRules, now = Date.now()
       JSON.stringify(event.outputs),
     ]);
   }
-  if (problems.length) throw new RejectedBatch(400, "INVALID_EVENTS", `invalid event batch, nothing was stored: ${listProblems(problems)}`, n);
   const days = new Set([...dayNumbers].map((d) => dayOf(d * DAY_MS)));
-  return { copy: Buffer.from(copy), ids, days, perModel, expired, received: events.length };
+  return { copy: Buffer.from(copy), ids, days, perModel, expired, received: n, refused: refused.sort((a, b) => a.index - b.index), refusedByReason };
 }
 
 interface Outputs {
@@ -133,23 +162,18 @@ interface Outputs {
   score: number | null;
 }
 
-/** The prediction and score of an event, by its model's settings; records a problem when unusable. */
-function outputsOf(event: PredictionEvent, spec: ModelSpec, i: number, problems: string[]): Outputs | undefined {
-  const where = `events[${i}].outputs`;
+/** The prediction and score of an event, by its model's settings; or why they are unusable. */
+function outputsOf(event: PredictionEvent, spec: ModelSpec): Outputs | string {
+  const where = "outputs";
   const value = event.outputs[spec.predictionOutput];
   if (value === undefined || value === null) {
-    problems.push(`${where}.${spec.predictionOutput}: missing; the ${spec.task} model "${event.model}" reports its prediction there (set MODELS_CONFIG for another output)`);
-    return undefined;
+    return `${where}.${spec.predictionOutput}: missing; the ${spec.task} model "${event.model}" reports its prediction there (set MODELS_CONFIG for another output)`;
   }
   if (Array.isArray(value)) {
-    problems.push(`${where}.${spec.predictionOutput}: expected one ${spec.task === "regression" ? "number" : "label"} per event, got an array`);
-    return undefined;
+    return `${where}.${spec.predictionOutput}: expected one ${spec.task === "regression" ? "number" : "label"} per event, got an array`;
   }
   if (spec.task === "regression") {
-    if (typeof value !== "number") {
-      problems.push(`${where}.${spec.predictionOutput}: expected a number (the regression model's prediction), got ${JSON.stringify(value)}`);
-      return undefined;
-    }
+    if (typeof value !== "number") return `${where}.${spec.predictionOutput}: expected a number (the regression model's prediction), got ${JSON.stringify(value)}`;
     return { predicted: String(value), predictedValue: value, score: null };
   }
   let score: number | null = null;
@@ -157,14 +181,10 @@ function outputsOf(event: PredictionEvent, spec: ModelSpec, i: number, problems:
     const raw = event.outputs[spec.scoreOutput];
     if (typeof raw === "number") score = raw;
     else if (Array.isArray(raw)) {
-      if (raw.length <= spec.scoreIndex) {
-        problems.push(`${where}.${spec.scoreOutput}: has ${raw.length} class scores; the positive class is element ${spec.scoreIndex}`);
-        return undefined;
-      }
+      if (raw.length <= spec.scoreIndex) return `${where}.${spec.scoreOutput}: has ${raw.length} class scores; the positive class is element ${spec.scoreIndex}`;
       score = raw[spec.scoreIndex];
     } else if (raw !== undefined && raw !== null) {
-      problems.push(`${where}.${spec.scoreOutput}: expected a number (the score of the positive class), got ${JSON.stringify(raw)}`);
-      return undefined;
+      return `${where}.${spec.scoreOutput}: expected a number (the score of the positive class), got ${JSON.stringify(raw)}`;
     }
   }
   return { predicted: labelText(value), predictedValue: labelNumber(value), score };

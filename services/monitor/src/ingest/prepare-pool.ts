@@ -1,7 +1,8 @@
 /**
  * Preparing event batches (JSON parse, validation, COPY text) costs more CPU than anything else the
  * monitor does, so it runs on worker threads and the event loop only moves bytes between sockets.
- * With 0 workers it runs inline. Under ts-node/jest the worker runs from TypeScript source.
+ * With 0 workers it runs inline. Under ts-node/jest the worker runs from TypeScript source. The queue
+ * holds at most what the app's BodyGate admits (MAX_CONCURRENT_BATCHES bodies), so it is bounded.
  */
 import path from "node:path";
 import { Worker } from "node:worker_threads";

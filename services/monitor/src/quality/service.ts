@@ -1,6 +1,6 @@
 /**
  * Quality on demand (GET /v1/models/<name>/quality?window=) and as Prometheus gauges, recomputed
- * every QUALITY_REFRESH_S for every model (configured or seen in events) and every window.
+ * every QUALITY_REFRESH_S for every configured model (the only ones whose events are accepted) and every window.
  */
 import { HttpError, notFound, type Logger } from "@mlops/common";
 import type { Pool } from "pg";
@@ -35,18 +35,14 @@ export class QualityService {
     private readonly logger: Logger,
   ) {}
 
-  /** Configured models and every model events arrived for. */
-  async knownModels(): Promise<string[]> {
-    const { rows } = await this.pool.query<{ model: string }>("SELECT model FROM monitored_models");
-    return [...new Set([...this.models.names, ...rows.map((r) => r.model)])].sort();
+  /** The configured models: the monitor accepts events of these only, so no request adds series. */
+  knownModels(): string[] {
+    return [...this.models.names].sort();
   }
 
   async report(model: string, windowText?: string | null): Promise<QualityReport> {
     const window = this.windowOf(windowText);
-    if (!this.models.isConfigured(model)) {
-      const { rowCount } = await this.pool.query("SELECT 1 FROM monitored_models WHERE model = $1", [model]);
-      if (!rowCount) throw notFound(`no prediction events of model "${model}" have arrived, and it is not in MODELS_CONFIG`, "MODEL_NOT_FOUND");
-    }
+    if (!this.models.isConfigured(model)) throw notFound(`model "${model}" is not monitored here (it is not in MODELS_CONFIG)`, "MODEL_NOT_FOUND");
     const spec = this.models.get(model);
     const to = new Date();
     const variants = await qualityOf(this.pool, model, spec, window.seconds);
@@ -79,7 +75,7 @@ export class QualityService {
     const end = this.metrics.qualityRefreshDuration.startTimer();
     try {
       const samples: Sample[] = [];
-      for (const model of await this.knownModels()) {
+      for (const model of this.knownModels()) {
         const spec = this.models.get(model);
         for (const window of this.windows) {
           for (const q of await qualityOf(this.pool, model, spec, window.seconds)) {
