@@ -110,7 +110,7 @@ const CLASSIFIED: (Run | Skip)[] = [
   },
   {
     kind: "skip",
-    match: "MODEL_NAME=fraud-detector REFERENCE_URI=./reference_profile.json node services/drift/dist/main.js",
+    match: "MODEL_NAME=fraud-detector REFERENCE_URI=./reference_profile.json EVENTS_TOKEN=$EVENTS_TOKEN node services/drift/dist/main.js",
     reason: "a server (runs until stopped) on a reference profile of the reader's; test/services/drift/process.test.ts runs the built service",
   },
   {

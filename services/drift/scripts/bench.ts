@@ -11,13 +11,13 @@
  * 3. SciPy on the same data (when /usr/bin/python3 has SciPy; BENCH_SCIPY=0 skips it), and the largest
  *    difference between its numbers and ours.
  *
- * Options (env): BENCH_ROWS (1000000), BENCH_FEATURES (30), BENCH_WORKERS (all cores), BENCH_RUNS (3).
+ * Options (env): BENCH_ROWS (1000000), BENCH_FEATURES (30), BENCH_WORKERS (the container's CPUs, at most 8), BENCH_RUNS (3).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createLogger, parseEnv } from "@mlops/common";
+import { containerCpus, createLogger, parseEnv } from "@mlops/common";
 import { Registry } from "prom-client";
 import { DEFAULT_DRIFT_CONFIG } from "../src/drift/config";
 import type { CurrentData } from "../src/drift/evaluate";
@@ -142,7 +142,8 @@ async function benchHttpIngestion(seconds: number, concurrency: number) {
   const dir = mkdtempSync(path.join(os.tmpdir(), "mlops-drift-bench-"));
   const file = path.join(dir, "reference_profile.json");
   writeFileSync(file, JSON.stringify(ingestionProfile()));
-  const env = parseEnv(envSchema, { PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", MODEL_NAME: model, REFERENCE_URI: file, EVALUATION_INTERVAL_S: "3600" });
+  const token = "bench-events-token-0123456789";
+  const env = parseEnv(envSchema, { PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", MODEL_NAME: model, REFERENCE_URI: file, EVALUATION_INTERVAL_S: "3600", EVENTS_TOKEN: token });
   const app = await startDriftService(env, createLogger("bench", "silent"));
   await app.referenceLoaded;
   const url = `http://127.0.0.1:${app.service.apiPort}/v1/events`;
@@ -151,7 +152,7 @@ async function benchHttpIngestion(seconds: number, concurrency: number) {
   const t0 = process.hrtime.bigint();
   const loop = async (k: number) => {
     for (let i = k; ms(t0) < seconds * 1000; i += concurrency) {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: batches[i % batches.length] });
+      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: batches[i % batches.length] });
       const body = (await res.json()) as { accepted: number };
       if (res.status !== 200) throw new Error(`ingestion failed: ${JSON.stringify(body)}`);
       events += body.accepted;
@@ -239,7 +240,7 @@ function compareWithScipy(report: DriftReport, scipy: ScipyResult): number {
 
 async function main() {
   const f = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-  console.log(`mlops-drift benchmark: ${f(ROWS)} current rows x ${FEATURES} numeric features vs a ${f(ROWS)}-row reference; ${WORKERS} worker thread(s), node ${process.version}, ${os.cpus().length} CPU(s)`);
+  console.log(`mlops-drift benchmark: ${f(ROWS)} current rows x ${FEATURES} numeric features vs a ${f(ROWS)}-row reference; ${WORKERS} worker thread(s), node ${process.version}, ${containerCpus()} CPU(s) (cgroup quota)`);
   const tGen = process.hrtime.bigint();
   const reference = NAMES.map((n, i) => column(n, ROWS, 1000 + i, 0));
   // Four features drift a little (location / scale); the rest come from the reference's distribution.

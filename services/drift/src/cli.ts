@@ -16,7 +16,7 @@ import { checkConfigAgainstProfile, parseDriftConfig, type DriftConfig } from ".
 import { evaluate, type CurrentData } from "./drift/evaluate";
 import type { DriftReport } from "./drift/report";
 import { profileCsv, readCurrentCsv, type ColumnSelection } from "./data/table-reader";
-import type { ProgressSink } from "./data/csv";
+import { DEFAULT_MAX_RECORD_BYTES, type ProgressSink } from "./data/csv";
 import { evaluateParallel } from "./parallel/evaluate-parallel";
 import { WorkerPool, defaultWorkers } from "./parallel/pool";
 import { DEFAULT_PROFILE_OPTIONS, type ProfileOptions } from "./profile/builder";
@@ -48,12 +48,14 @@ const USAGE = `usage:
       --max-categories N   categories counted per column (default ${DEFAULT_PROFILE_OPTIONS.maxCategories})
       --pca-rows N         rows sampled for the multivariate model, 0 = none (default ${DEFAULT_PROFILE_OPTIONS.pcaRows})
       --max-bad-rows N     give up after this many unusable rows (default 1000)
+      --max-record-bytes N longest CSV record read, in bytes (default ${DEFAULT_MAX_RECORD_BYTES}, 1 MiB); a longer one stops with its line
   mlops-drift compare --reference <ref.csv|profile.json> --current <cur.csv> [options]
       --format json|table|html   output (default table)
       --out FILE           write the report there instead of stdout
       --config FILE        drift config JSON (thresholds, per-feature methods, correction, ...)
       --min-rows N         fewest current rows for a verdict (default 1000)
       --workers N          worker threads for big inputs (default ${defaultWorkers()})
+      --max-bad-rows/--max-record-bytes   as for profile, for both CSVs
       --categorical/--outputs/--ignore/--sample-size/--bins   as for profile, when --reference is a CSV
       exit status: 0 no dataset drift, 1 dataset drift, 2 error or no verdict
   mlops-drift schema       print the profile format as JSON Schema
@@ -86,6 +88,7 @@ const OPTIONS = {
   "max-categories": { type: "string" },
   "pca-rows": { type: "string" },
   "max-bad-rows": { type: "string" },
+  "max-record-bytes": { type: "string" },
   "min-rows": { type: "string" },
   workers: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -114,6 +117,7 @@ async function runProfile(v: Values, io: CliIo): Promise<number> {
   if (!v.input || !v.out) throw new UsageError("profile needs --input <train.csv> and --out <profile.json>");
   const profile = await profileCsv(v.input, selection(v), profileOptions(v), {
     maxBadRows: int(v["max-bad-rows"], "--max-bad-rows", 0),
+    maxRecordBytes: int(v["max-record-bytes"], "--max-record-bytes", 1),
     progress: io.stderr,
     warn: (line) => io.stderr.write(`${line}\n`),
   });
@@ -140,6 +144,7 @@ async function loadReference(path: string, v: Values, io: CliIo): Promise<Profil
   }
   return profileCsv(path, selection(v), profileOptions(v), {
     maxBadRows: int(v["max-bad-rows"], "--max-bad-rows", 0),
+    maxRecordBytes: int(v["max-record-bytes"], "--max-record-bytes", 1),
     progress: io.stderr,
     warn: (line) => io.stderr.write(`${line}\n`),
   });
@@ -169,6 +174,7 @@ async function runCompare(v: Values, io: CliIo): Promise<number> {
   const reference = prepareReference(profile);
   const current: CurrentData = await readCurrentCsv(v.current, profile, {
     maxBadRows: int(v["max-bad-rows"], "--max-bad-rows", 0),
+    maxRecordBytes: int(v["max-record-bytes"], "--max-record-bytes", 1),
     progress: io.stderr,
     warn: (line) => io.stderr.write(`${line}\n`),
     shared: workers > 1,

@@ -62,6 +62,7 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
           if (previous) metrics.modelInfo.remove(modelName, previous.version, shown, uri);
           metrics.modelInfo.labels(modelName, next.version, shown, uri).set(1);
           metrics.modelLoaded.labels(modelName, variant).set(1);
+          plane.versionsChanged();
         },
         refused: () => metrics.loadFailures.labels(modelName, variant).inc(),
         registryError: () => metrics.registryErrors.labels(modelName, variant).inc(),
@@ -78,7 +79,8 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
 
   const keys = config.API_KEYS_FILE ? new ApiKeys(config.API_KEYS_FILE, config.RATE_LIMIT_PER_MINUTE, logger) : undefined;
   const events = new EventPublisher({
-    sinks: config.EVENT_SINKS,
+    // Same count and order: checked by the config (sinkTokenProblems).
+    sinks: config.EVENT_SINKS.map((url, i) => ({ url, token: config.EVENT_SINK_TOKENS[i] })),
     sampleRate: config.EVENT_SAMPLE_RATE,
     batchSize: config.EVENT_BATCH_SIZE,
     queueSize: config.EVENT_QUEUE_SIZE,

@@ -1,13 +1,19 @@
 import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
-import { HttpError, type Logger } from "@mlops/common";
+import { HttpError, predictionEventSchema, type Logger } from "@mlops/common";
 import { z } from "zod";
+
+const CLIENT_NAME_MAX = predictionEventSchema.shape.client.unwrap().maxLength ?? 128;
 
 const keysFileSchema = z.object({
   keys: z
     .array(
       z.object({
-        name: z.string().min(1, "each key needs a name (it appears in logs, never the key)"),
+        // The name is the events' `client`: the event contract's limit, so the sinks never refuse it.
+        name: z
+          .string()
+          .min(1, "each key needs a name (it appears in logs and events, never the key)")
+          .max(CLIENT_NAME_MAX, `a key's name has at most ${CLIENT_NAME_MAX} characters (it is the events' client field)`),
         key: z.string().min(16, "keys must be at least 16 characters"),
         ratePerMinute: z.number().int().positive().optional(),
       }),

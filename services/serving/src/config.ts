@@ -1,4 +1,4 @@
-import { env, parseEnv, serviceEnvFields } from "@mlops/common";
+import { MIN_TOKEN_LENGTH, env, parseEnv, redactUrl, serviceEnvFields } from "@mlops/common";
 import { z } from "zod";
 
 const MODEL_URI = /^(file:\/\/\/.+|models:\/[^/@]+(@[A-Za-z0-9_-]+|\/\d+))$/;
@@ -23,6 +23,8 @@ export const servingEnvSchema = z
     MODEL_CACHE_DIR: z.string().min(1).default("/tmp/models"),
     RELOAD_INTERVAL_S: z.coerce.number({ message: "expected seconds (0 disables polling)" }).min(0, "expected seconds (0 disables polling)").default(30),
     EVENT_SINKS: env.list().pipe(z.array(z.url({ protocol: /^https?$/, message: "expected comma-separated base URLs, e.g. http://drift:8080,http://monitor:8080" }))),
+    /** One bearer token per sink, same order as EVENT_SINKS: the sinks refuse event batches without theirs. */
+    EVENT_SINK_TOKENS: env.list(),
     EVENT_SAMPLE_RATE: z.coerce.number({ message: "expected a share between 0 and 1" }).min(0, "expected a share between 0 and 1").max(1, "expected a share between 0 and 1").default(1),
     EVENT_BATCH_SIZE: env.int(500, 1),
     EVENT_QUEUE_SIZE: env.int(10_000, 1),
@@ -45,7 +47,30 @@ export const servingEnvSchema = z
     if (c.SHADOW && !c.CHALLENGER_URI) ctx.addIssue({ code: "custom", path: ["SHADOW"], message: "shadow mode needs CHALLENGER_URI" });
     if (c.SHADOW && c.CHALLENGER_WEIGHT > 0) ctx.addIssue({ code: "custom", path: ["CHALLENGER_WEIGHT"], message: "must be 0 with SHADOW=true (a shadow challenger answers no live traffic)" });
     if (c.CHALLENGER_WEIGHT > 0 && !c.CHALLENGER_URI) ctx.addIssue({ code: "custom", path: ["CHALLENGER_WEIGHT"], message: "needs CHALLENGER_URI" });
+    for (const message of sinkTokenProblems(c.EVENT_SINKS, c.EVENT_SINK_TOKENS)) ctx.addIssue({ code: "custom", path: ["EVENT_SINK_TOKENS"], message });
   });
+
+/** A token travels in a header: printable ASCII without spaces (a comma would split the list anyway). */
+const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/;
+
+/**
+ * Why EVENT_SINK_TOKENS does not fit EVENT_SINKS (empty when it does). Fail closed: a sink without its
+ * token would only answer 401, and events sent unauthenticated are what the sinks must not accept. The
+ * messages name positions and lengths, never a token's characters.
+ */
+export function sinkTokenProblems(sinks: readonly string[] | undefined, tokens: readonly string[] | undefined): string[] {
+  if (!Array.isArray(sinks) || !Array.isArray(tokens)) return [];
+  if (sinks.length === 0 && tokens.length === 0) return [];
+  if (tokens.length !== sinks.length) {
+    return [`needs one token per EVENT_SINKS entry, in the same order: EVENT_SINKS names ${sinks.length} sink(s), EVENT_SINK_TOKENS holds ${tokens.length} token(s)`];
+  }
+  const problems: string[] = [];
+  tokens.forEach((token, i) => {
+    if (token.length < MIN_TOKEN_LENGTH) problems.push(`token ${i + 1} (for ${redactUrl(sinks[i])}) has ${token.length} characters; at least ${MIN_TOKEN_LENGTH} are needed`);
+    else if (!TOKEN_CHARACTERS.test(token)) problems.push(`token ${i + 1} (for ${redactUrl(sinks[i])}) holds characters a header cannot carry (printable ASCII without spaces only)`);
+  });
+  return problems;
+}
 
 export type ServingConfig = z.infer<typeof servingEnvSchema>;
 

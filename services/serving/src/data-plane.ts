@@ -47,6 +47,8 @@ export class DataPlane {
   readonly modelName: string;
   /** The shadow gets the champion's decoded rows: only when both models take the same features in the same order. */
   private checkedPair?: { champion: LoadedModel; challenger: LoadedModel; same: boolean };
+  /** Whether the challenger served the champion's version when last looked at (its changes are logged once). */
+  private challengerIsChampion = false;
 
   constructor(private readonly opts: DataPlaneOptions) {
     this.modelName = opts.modelName;
@@ -74,9 +76,36 @@ export class DataPlane {
       }
       return target;
     }
-    const challenger = this.opts.challenger?.current;
+    const challenger = this.activeChallenger();
     if (challenger && !this.opts.shadow && this.opts.split.toChallenger(routingKey)) return { variant: "challenger", model: challenger };
     return { variant: "champion", model: this.champion() };
+  }
+
+  /**
+   * The challenger that takes its share of traffic (or runs in shadow) now: none while it serves the
+   * champion's version. The monitor demotes a challenger by pointing its alias at the champion's version
+   * (moving an alias needs fewer registry rights than deleting it); the same model under two names is no
+   * experiment, and its events would count the champion's predictions a second time as "challenger".
+   * Once the alias points at another version again, the split resumes. Two lookups per request.
+   */
+  activeChallenger(): LoadedModel | undefined {
+    const challenger = this.opts.challenger?.current;
+    if (!challenger) return undefined;
+    const same = isSameVersion(challenger, this.opts.champion.current);
+    if (same !== this.challengerIsChampion) this.challengerChanged(same, challenger);
+    return same ? undefined : challenger;
+  }
+
+  /** A slot swapped versions: say now (not at the next request) whether the challenger is split off. */
+  versionsChanged(): void {
+    this.activeChallenger();
+  }
+
+  private challengerChanged(same: boolean, challenger: LoadedModel): void {
+    this.challengerIsChampion = same;
+    const role = this.opts.shadow ? "shadow" : "challenger";
+    if (same) this.opts.logger.info({ model: this.modelName, version: challenger.version }, `the ${role} serves the champion's version: no ${role} until it points at another version (all traffic to the champion)`);
+    else this.opts.logger.info({ model: this.modelName, version: challenger.version, champion: this.opts.champion.current?.version }, `the ${role} serves a version of its own again: the ${this.opts.shadow ? "shadow runs" : "split"} resumes`);
   }
 
   /** The version a metadata request is about: the one named (a shadow version too), else the champion. */
@@ -86,7 +115,8 @@ export class DataPlane {
 
   /** The versions served now: the champion's, then the challenger's. */
   servedVersions(): string[] {
-    return [this.opts.champion.current?.version, this.opts.challenger?.current?.version].filter((v): v is string => v !== undefined);
+    const versions = [this.opts.champion.current?.version, this.opts.challenger?.current?.version].filter((v): v is string => v !== undefined);
+    return [...new Set(versions)];
   }
 
   /**
@@ -118,7 +148,7 @@ export class DataPlane {
 
   /** The challenger runs the same rows; its answer is recorded (metrics, events), never returned. */
   private shadow(decoded: Decoded, ctx: InferenceContext, features: Float32Array | undefined): void {
-    const model = this.opts.challenger?.current;
+    const model = this.activeChallenger();
     if (!model || !this.sameFeatures(this.opts.champion.current!, model)) return;
     const started = performance.now();
     model
@@ -170,4 +200,9 @@ export class DataPlane {
     const model = this.opts.champion.current;
     return model && { variant: "champion", model };
   }
+}
+
+/** One version under both aliases: the same version name and the same ONNX file (another model's "3" is another version). */
+function isSameVersion(a: LoadedModel, b: LoadedModel | undefined): boolean {
+  return b !== undefined && a.version === b.version && a.sha256 === b.sha256;
 }

@@ -1,15 +1,20 @@
-import { EVENTS_PATH, RepeatFilter, predictionId, type Logger, type PredictionEvent, type Variant } from "@mlops/common";
+import { EVENTS_PATH, RepeatFilter, bearerHeader, predictionId, type Logger, type PredictionEvent, type Variant } from "@mlops/common";
 import type { LoadedModel } from "./model/loaded-model";
 import type { ServingMetrics } from "./metrics";
 import { rowOutputs } from "./protocols/outputs";
 import type { OutputArray, Prediction } from "./signature";
 
 /**
- * The event serving sends: the shared contract plus `client`, the name of the API key that asked
- * (API_KEYS_FILE; the key itself never leaves the auth check). The sinks' schema (common/events.ts) is
- * not strict: drift and the monitor accept the field and need not read it.
+ * The event serving sends: the shared contract (common/events.ts), whose `client` is the name of the API
+ * key that asked (API_KEYS_FILE; the key itself never leaves the auth check), absent without keys.
  */
-export type ServingEvent = PredictionEvent & { client?: string };
+export type ServingEvent = PredictionEvent;
+
+/** Where one sink is, and the bearer token it expects on POST /v1/events (EVENT_SINK_TOKENS). */
+export interface SinkTarget {
+  url: string;
+  token: string;
+}
 
 /**
  * One answered request as it waits for the sinks: copies of its input rows and outputs, nothing more.
@@ -34,7 +39,7 @@ interface Chunk {
 }
 
 export interface EventOptions {
-  sinks: string[];
+  sinks: SinkTarget[];
   sampleRate: number;
   batchSize: number;
   queueSize: number;
@@ -52,7 +57,7 @@ export class EventPublisher {
   readonly sinks: EventSink[];
 
   constructor(private readonly opts: EventOptions) {
-    this.sinks = opts.sinks.map((url) => new EventSink(url, opts));
+    this.sinks = opts.sinks.map((target) => new EventSink(target, opts));
   }
 
   get enabled(): boolean {
@@ -99,6 +104,10 @@ export class EventPublisher {
  * `retries` retries it is dropped and counted. A full queue drops new events and counts them: inference
  * never waits for a sink. A sink that keeps refusing (a drift detector still waiting for its reference
  * answers 503) is logged once per distinct reason and once when it accepts again, not at every batch.
+ *
+ * Every POST carries the sink's own bearer token: drift and the monitor refuse events from anyone else.
+ * A sink may refuse single events of an accepted batch (its answer lists them in `refused`); those are
+ * counted as dropped with reason `refused` and logged once per distinct reason, the others as sent.
  */
 export class EventSink {
   private readonly queue: Chunk[] = [];
@@ -107,14 +116,20 @@ export class EventSink {
   private readonly timer: NodeJS.Timeout;
   private closing = false;
   private readonly endpoint: string;
+  private readonly headers: Record<string, string>;
   private readonly retryLog = new RepeatFilter();
   private readonly dropLog = new RepeatFilter();
+  private readonly refusedLog = new RepeatFilter();
+  readonly url: string;
 
   constructor(
-    readonly url: string,
+    target: SinkTarget,
     private readonly opts: EventOptions,
   ) {
+    const url = target.url;
+    this.url = url;
     this.endpoint = `${url.replace(/\/+$/, "")}${EVENTS_PATH}`;
+    this.headers = { "content-type": "application/json", authorization: bearerHeader(target.token) };
     this.timer = setInterval(() => void this.flush(), opts.flushMs);
     this.timer.unref();
     opts.metrics.queueDepth.labels(url).set(0);
@@ -166,8 +181,11 @@ export class EventSink {
       const events = this.takeBatch();
       this.opts.metrics.queueDepth.labels(this.url).set(this.depth);
       const result = await this.deliver(JSON.stringify({ events }));
-      if (result === true) this.opts.metrics.eventsSent.labels(this.url).inc(events.length);
-      else {
+      if (typeof result === "object") {
+        const refused = Math.min(result.refused.length, events.length);
+        this.opts.metrics.eventsSent.labels(this.url).inc(events.length - refused);
+        if (refused > 0) this.refusedEvents(refused, result.refused);
+      } else {
         this.drop(events.length, "delivery_failed");
         if (this.dropLog.isNew(result)) {
           this.opts.logger.error({ sink: this.url, events: events.length, reason: result }, "event sink did not accept a batch after retries; events dropped (further drops for the same reason are only counted)");
@@ -208,17 +226,27 @@ export class EventSink {
     return events;
   }
 
-  /** true, or why the batch was not accepted. */
-  private async deliver(body: string): Promise<true | string> {
+  /** Events the sink refused one by one (a bad request id, a value its reference does not take). */
+  private refusedEvents(count: number, refused: unknown[]): void {
+    this.drop(count, "refused");
+    const first = refused[0] as { error?: unknown } | undefined;
+    const reason = typeof first?.error === "string" ? first.error.slice(0, 200) : "(no reason given)";
+    if (this.refusedLog.isNew(reason)) {
+      this.opts.logger.warn({ sink: this.url, refused: count, reason }, "event sink refused events of a batch; the others were accepted (further refusals for the same reason are only counted)");
+    }
+  }
+
+  /** The sink's answer to an accepted batch (the events it refused), or why the batch was not accepted. */
+  private async deliver(body: string): Promise<{ refused: unknown[] } | string> {
     let reason = "";
     for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
       if (attempt > 0) await sleep(this.opts.backoffMs * 2 ** (attempt - 1));
       try {
-        const res = await fetch(this.endpoint, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(10_000) });
+        const res = await fetch(this.endpoint, { method: "POST", headers: this.headers, body, signal: AbortSignal.timeout(10_000) });
         const text = await res.text();
         if (res.ok) {
           this.recovered();
-          return true;
+          return { refused: refusedIn(text) };
         }
         reason = `HTTP ${res.status}: ${text.slice(0, 200)}`;
       } catch (err) {
@@ -237,6 +265,19 @@ export class EventSink {
     if (failedAttempts > 0 || droppedBatches > 0) this.opts.logger.info({ sink: this.url, failedAttempts, droppedBatches }, "event sink accepts batches again");
   }
 }
+
+/** The `refused` list of a sink's 2xx answer (`{"accepted": n, "refused": [{index, id, error}]}`); none when absent. */
+function refusedIn(answer: string): unknown[] {
+  if (!answer.includes('"refused"')) return NO_REFUSALS;
+  try {
+    const doc = JSON.parse(answer) as { refused?: unknown };
+    return Array.isArray(doc.refused) ? doc.refused : NO_REFUSALS;
+  } catch {
+    return NO_REFUSALS;
+  }
+}
+
+const NO_REFUSALS: unknown[] = [];
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,13 +3,13 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { MODEL, referenceProfile, waitFor, writeProfile } from "./helpers/world";
+import { EVENTS_TOKEN, MODEL, referenceProfile, waitFor, writeProfile } from "./helpers/world";
 
 const MAIN = path.join(__dirname, "../../../services/drift/src/main.ts");
 
 function start(env: Record<string, string>) {
   const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", MAIN], {
-    env: { PATH: process.env.PATH ?? "", ...env },
+    env: { PATH: process.env.PATH ?? "", EVENTS_TOKEN, ...env },
     cwd: path.join(__dirname, "../../.."),
   });
   let stdout = "";

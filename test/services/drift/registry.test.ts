@@ -12,7 +12,7 @@ import { startDriftService, type DriftApp } from "../../../services/drift/src/se
 import { envSchema } from "../../../services/drift/src/service/env";
 import { loadReference } from "../../../services/drift/src/service/reference";
 import { MlflowStub } from "../../helpers/mlflow-stub";
-import { getJson, metricValue, MODEL, referenceProfile, waitFor } from "./helpers/world";
+import { EVENTS_TOKEN, getJson, metricValue, MODEL, referenceProfile, waitFor } from "./helpers/world";
 
 /** A model version directory: MLmodel, model.onnx and the reference profile next to them. */
 function versionDir(seed: number, createdAt: string): string {
@@ -35,6 +35,7 @@ describe("reference profile from the MLflow registry", () => {
       HOST: "127.0.0.1",
       LOG_LEVEL: "silent",
       MODEL_NAME: MODEL,
+      EVENTS_TOKEN,
       REFERENCE_URI: `models:/${MODEL}@champion`,
       MLFLOW_TRACKING_URI: stub.url,
       REFERENCE_REFRESH_S: "1",

@@ -9,7 +9,7 @@ import { chromium, type BrowserContext } from "playwright-core";
 import { createLogger, parseEnv } from "@mlops/common";
 import { startDriftService, type DriftApp } from "../../../services/drift/src/service/app";
 import { envSchema } from "../../../services/drift/src/service/env";
-import { events, MODEL, NUMERIC, post, referenceProfile, writeProfile } from "./helpers/world";
+import { EVENTS_TOKEN, events, MODEL, NUMERIC, post, referenceProfile, writeProfile } from "./helpers/world";
 
 const CHROMIUM = "/usr/bin/chromium";
 
@@ -29,6 +29,7 @@ describe("drift report page in headless Chromium", () => {
       HOST: "127.0.0.1",
       LOG_LEVEL: "silent",
       MODEL_NAME: MODEL,
+      EVENTS_TOKEN,
       REFERENCE_URI: writeProfile(referenceProfile()),
       EVALUATION_INTERVAL_S: "3600",
       WINDOW_MAX_ROWS: "3000",
@@ -69,7 +70,9 @@ describe("drift report page in headless Chromium", () => {
       if (m.type() === "error") problems.push(m.text());
     });
     page.on("pageerror", (e) => problems.push(e.message));
-    const response = await page.goto(`${base}/v1/drift/report?refresh=1`);
+    // Evaluating changes the detector's state (EVENTS_TOKEN); the page itself is a read a browser opens.
+    expect((await post(base, "/v1/drift/evaluate", {})).status).toBe(200);
+    const response = await page.goto(`${base}/v1/drift/report`);
     expect(response?.status()).toBe(200);
     expect(await page.title()).toBe(`Drift report: ${MODEL}`);
 

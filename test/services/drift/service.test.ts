@@ -5,9 +5,9 @@
 import { createLogger, parseEnv, verifySignature, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "@mlops/common";
 import { startDriftService, type DriftApp } from "../../../services/drift/src/service/app";
 import { envSchema } from "../../../services/drift/src/service/env";
-import { events, getJson, metricValue, MODEL, post, referenceProfile, webhookReceiver, writeProfile, waitFor } from "./helpers/world";
+import { EVENTS_TOKEN, events, getJson, metricValue, MODEL, post, referenceProfile, webhookReceiver, writeProfile, waitFor } from "./helpers/world";
 
-const SECRET = "s3cret";
+const SECRET = "s3cret-webhook-signing-key";
 
 describe("drift service", () => {
   let app: DriftApp;
@@ -26,6 +26,7 @@ describe("drift service", () => {
       HOST: "127.0.0.1",
       LOG_LEVEL: "silent",
       MODEL_NAME: MODEL,
+      EVENTS_TOKEN,
       REFERENCE_URI: `file://${writeProfile(referenceProfile())}`,
       EVALUATION_INTERVAL_S: "3600",
       WINDOW_MAX_ROWS: "2000",
@@ -57,7 +58,7 @@ describe("drift service", () => {
   it("accepts a valid batch and says there is not enough data yet", async () => {
     const res = await post(base, "/v1/events", { events: events(600, { seed: 1 }) });
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ accepted: 600, skipped: 0, windowRows: 600 });
+    expect(res.json).toEqual({ accepted: 600, skipped: 0, refused: [], windowRows: 600 });
     const report = (await post(base, "/v1/drift/evaluate", {})).json;
     expect(report.status).toBe("insufficient_data");
     expect(report.message).toMatch(/600 current rows; at least 1000/);
@@ -70,26 +71,48 @@ describe("drift service", () => {
     expect(metricValue(metrics, "mlops_drift_detected", { model: MODEL, feature: "v1" })).toBeUndefined();
   });
 
-  describe("rejects bad batches with a clear 4xx and leaves the window as it was", () => {
+  describe("refuses a bad event alone, naming it; the batch's other events are ingested", () => {
     const good = () => events(5, { seed: 2 });
-    const cases: [string, () => unknown, number, string, RegExp][] = [
-      ["unknown feature", () => [...good(), { ...good()[0], features: { ...good()[0].features, v29: 1 } }], 400, "UNKNOWN_FEATURE", /events\[5\].*unknown feature\(s\) "v29"/],
-      ["missing feature", () => { const e = good(); delete (e[2].features as any).amount; return e; }, 400, "MISSING_FEATURE", /events\[2\].*feature "amount" is missing/],
-      ["text in a numeric feature", () => { const e = good(); (e[1].features as any).v1 = "1.5"; return e; }, 400, "WRONG_TYPE", /"v1" must be a number or null, got a string/],
-      ["object as a feature value (the contract)", () => { const e = good(); (e[1].features as any).channel = { a: 1 }; return e; }, 400, "INVALID_EVENT", /events\[1\].*"features.channel": expected a number, string, boolean or null/],
-      ["number in a categorical feature is a category, a boolean in a numeric one is not", () => { const e = good(); (e[1].features as any).channel = 3; (e[2].features as any).v2 = true; return e; }, 400, "WRONG_TYPE", /events\[2\].*"v2" must be a number or null, got boolean/],
-      ["another model", () => [...good(), ...events(1, { model: "other-model" })], 400, "WRONG_MODEL", /watches "fraud-detector"/],
-      ["bad timestamp", () => { const e = good(); (e[0] as any).timestamp = "yesterday"; return e; }, 400, "INVALID_EVENT", /"timestamp": Invalid ISO datetime/],
-      ["bad variant", () => { const e = good(); (e[0] as any).variant = "canary"; return e; }, 400, "INVALID_EVENT", /"variant": Invalid option: expected one of "champion"\|"challenger"\|"shadow"/],
-      ["missing output", () => { const e = good(); delete (e[4].outputs as any).probability; return e; }, 400, "MISSING_OUTPUT", /output "probability" is missing/],
-      ["too many events", () => events(3001, { seed: 3 }), 413, "BATCH_TOO_LARGE", /3001 events; at most 3000/],
+    // [name, the batch, index of the refused event, its code, its error]
+    const cases: [string, () => any[], number, string, RegExp][] = [
+      ["unknown feature", () => [...good(), { ...good()[0], id: "extra:0", features: { ...good()[0].features, v29: 1 } }], 5, "UNKNOWN_FEATURE", /unknown feature\(s\) "v29"/],
+      ["missing feature", () => { const e = good(); delete (e[2].features as any).amount; return e; }, 2, "MISSING_FEATURE", /feature "amount" is missing/],
+      ["text in a numeric feature", () => { const e = good(); (e[1].features as any).v1 = "1.5"; return e; }, 1, "WRONG_TYPE", /"v1" must be a number or null, got a string/],
+      ["object as a feature value (the contract)", () => { const e = good(); (e[1].features as any).channel = { a: 1 }; return e; }, 1, "INVALID_EVENT", /"features.channel": expected a number, string, boolean or null/],
+      ["a boolean in a numeric feature (a number in a categorical one is a category)", () => { const e = good(); (e[1].features as any).channel = 3; (e[2].features as any).v2 = true; return e; }, 2, "WRONG_TYPE", /"v2" must be a number or null, got boolean/],
+      ["another model", () => [...good(), ...events(1, { model: "other-model" })], 5, "WRONG_MODEL", /watches "fraud-detector"/],
+      ["bad timestamp", () => { const e = good(); (e[0] as any).timestamp = "yesterday"; return e; }, 0, "INVALID_EVENT", /"timestamp": Invalid ISO datetime/],
+      ["bad variant", () => { const e = good(); (e[0] as any).variant = "canary"; return e; }, 0, "INVALID_EVENT", /"variant": Invalid option: expected one of "champion"\|"challenger"\|"shadow"/],
+      ["missing output", () => { const e = good(); delete (e[4].outputs as any).probability; return e; }, 4, "MISSING_OUTPUT", /output "probability" is missing/],
+      ["a 300-character request id (the issue's attack)", () => { const e = good(); (e[3] as any).requestId = "x".repeat(300); return e; }, 3, "INVALID_EVENT", /"requestId": Too big/],
     ];
-    it.each(cases)("%s", async (_name, make, status, code, message) => {
+    it.each(cases)("%s", async (_name, make, index, code, message) => {
       const before = await scrape();
-      const res = await post(base, "/v1/events", { events: make() });
-      expect(res.status).toBe(status);
-      expect(res.json.code).toBe(code);
-      expect(res.json.error).toMatch(message);
+      const batch = make();
+      const res = await post(base, "/v1/events", { events: batch });
+      expect(res.status).toBe(200);
+      expect(res.json.accepted).toBe(batch.length - 1);
+      expect(res.json.refused).toEqual([{ index, id: batch[index].id, code, error: expect.stringMatching(message) }]);
+      const after = await scrape();
+      const ingested = (text: string) => metricValue(text, "mlops_drift_events_ingested_total", { model: MODEL })!;
+      expect(ingested(after) - ingested(before)).toBe(batch.length - 1);
+      const refused = (text: string) => metricValue(text, "mlops_drift_events_rejected_total", { model: MODEL, reason: code.toLowerCase() }) ?? 0;
+      expect(refused(after) - refused(before)).toBe(1);
+    });
+
+    it("a batch of only bad events ingests nothing and lists each", async () => {
+      const batch = good().map((e, i) => ({ ...e, variant: i % 2 ? "canary" : e.variant, model: i % 2 ? e.model : "other" }));
+      const res = await post(base, "/v1/events", { events: batch });
+      expect(res.status).toBe(200);
+      expect(res.json).toMatchObject({ accepted: 0, skipped: 0 });
+      expect(res.json.refused.map((r: any) => [r.index, r.code])).toEqual([[0, "WRONG_MODEL"], [1, "INVALID_EVENT"], [2, "WRONG_MODEL"], [3, "INVALID_EVENT"], [4, "WRONG_MODEL"]]);
+    });
+
+    it("a body that is no batch is refused whole: too many events (413)", async () => {
+      const before = await scrape();
+      const res = await post(base, "/v1/events", { events: events(3001, { seed: 3 }) });
+      expect([res.status, res.json.code]).toEqual([413, "BATCH_TOO_LARGE"]);
+      expect(res.json.error).toMatch(/3001 events; at most 3000/);
       const after = await scrape();
       expect(metricValue(after, "mlops_drift_window_rows", { model: MODEL })).toBe(metricValue(before, "mlops_drift_window_rows", { model: MODEL }));
       expect(metricValue(after, "mlops_drift_events_ingested_total", { model: MODEL })).toBe(metricValue(before, "mlops_drift_events_ingested_total", { model: MODEL }));
@@ -100,19 +123,23 @@ describe("drift service", () => {
       expect([broken.status, broken.json.code]).toEqual([400, "INVALID_JSON"]);
       const empty = await post(base, "/v1/events", { events: [] });
       expect([empty.status, empty.json.code]).toEqual([400, "INVALID_BATCH"]);
+      for (const notABatch of [[], { events: "many" }, { event: [] }, '"events"', "null"]) {
+        const res = await post(base, "/v1/events", notABatch);
+        expect([res.status, res.json.code]).toEqual([400, "INVALID_BATCH"]);
+      }
       const huge = await post(base, "/v1/events", "x".repeat(2_100_000));
       expect([huge.status, huge.json.code]).toEqual([413, "PAYLOAD_TOO_LARGE"]);
       const metrics = await scrape();
       for (const reason of ["unknown_feature", "wrong_type", "wrong_model", "too_large", "invalid_json", "invalid_event", "missing_feature"]) {
         expect(metricValue(metrics, "mlops_drift_events_rejected_total", { model: MODEL, reason })).toBeGreaterThan(0);
       }
-      expect(metricValue(metrics, "mlops_drift_window_rows", { model: MODEL })).toBe(600);
     });
   });
 
   it("skips variants it does not watch (shadow) without rejecting them", async () => {
+    const before = metricValue(await scrape(), "mlops_drift_window_rows", { model: MODEL })!;
     const res = await post(base, "/v1/events", { events: [...events(10, { seed: 4, variant: "shadow" }), ...events(400, { seed: 4, variant: "challenger" })] });
-    expect(res.json).toEqual({ accepted: 400, skipped: 10, windowRows: 1000 });
+    expect(res.json).toEqual({ accepted: 400, skipped: 10, refused: [], windowRows: before + 400 });
     expect(metricValue(await scrape(), "mlops_drift_events_skipped_total", { model: MODEL, reason: "variant" })).toBe(10);
   });
 

@@ -10,7 +10,7 @@ import { createLogger, parseEnv } from "@mlops/common";
 import { startDriftService, type DriftApp } from "../../../services/drift/src/service/app";
 import { envSchema } from "../../../services/drift/src/service/env";
 import { MlflowStub } from "../../helpers/mlflow-stub";
-import { events, getJson, metricValue, MODEL, post, referenceProfile, waitFor } from "./helpers/world";
+import { EVENTS_TOKEN, events, getJson, metricValue, MODEL, post, referenceProfile, waitFor } from "./helpers/world";
 
 const AUTH = { username: "drift", password: "pw" };
 const RETRY_MS = 1000;
@@ -18,7 +18,7 @@ const RETRY_MS = 1000;
 const LOAD_MS = 2000;
 
 async function start(env: Record<string, string>): Promise<{ app: DriftApp; base: string; loaded: () => Promise<number | undefined> }> {
-  const e = parseEnv(envSchema, { PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", MODEL_NAME: MODEL, REFERENCE_RETRY_INTERVAL_S: String(RETRY_MS / 1000), ...env });
+  const e = parseEnv(envSchema, { PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", MODEL_NAME: MODEL, EVENTS_TOKEN, REFERENCE_RETRY_INTERVAL_S: String(RETRY_MS / 1000), ...env });
   const app = await startDriftService(e, createLogger("drift-test", "silent"), { MLFLOW_TRACKING_USERNAME: AUTH.username, MLFLOW_TRACKING_PASSWORD: AUTH.password });
   const metricsUrl = `http://127.0.0.1:${app.service.metricsPort}/metrics`;
   return { app, base: `http://127.0.0.1:${app.service.apiPort}`, loaded: async () => metricValue(await (await fetch(metricsUrl)).text(), "mlops_drift_reference_loaded", { model: MODEL }) };
@@ -86,7 +86,7 @@ describe("drift before its reference profile exists", () => {
       expect((await getJson(base, "/v1/reference")).json.uri).toBe(`models:/${MODEL}/1`);
       const accepted = await post(base, "/v1/events", { events: events(10) });
       expect(accepted.status).toBe(200);
-      expect(accepted.json).toEqual({ accepted: 10, skipped: 0, windowRows: 10 });
+      expect(accepted.json).toEqual({ accepted: 10, skipped: 0, refused: [], windowRows: 10 });
     } finally {
       await app.close();
     }
@@ -131,7 +131,7 @@ describe("drift before its reference profile exists", () => {
 });
 
 it("REFERENCE_RETRY_INTERVAL_S is validated like the other intervals (default 30)", () => {
-  const base = { MODEL_NAME: MODEL, REFERENCE_URI: "/x.json" };
+  const base = { MODEL_NAME: MODEL, EVENTS_TOKEN, REFERENCE_URI: "/x.json" };
   expect(parseEnv(envSchema, base).REFERENCE_RETRY_INTERVAL_S).toBe(30);
   expect(parseEnv(envSchema, { ...base, REFERENCE_RETRY_INTERVAL_S: "2.5" }).REFERENCE_RETRY_INTERVAL_S).toBe(2.5);
   expect(() => parseEnv(envSchema, { ...base, REFERENCE_RETRY_INTERVAL_S: "0" })).toThrow(/REFERENCE_RETRY_INTERVAL_S="0": must be > 0/);

@@ -8,7 +8,7 @@ import { CodecError } from "../../../services/serving/src/protocols/codec-error"
 import { decodeInvocation, decodeV1, parseInvocation, parseV1 } from "../../../services/serving/src/protocols/mlflow";
 import { decodeV2, parseV2 } from "../../../services/serving/src/protocols/v2";
 import { createSignature } from "../../../services/serving/src/signature";
-import { eventSink, get, post, record, row, startServing, tempDir, tensor, waitFor, writeJson, writeModel, type Running } from "./support";
+import { eventSink, sinkEnv, get, post, record, row, startServing, tempDir, tensor, waitFor, writeJson, writeModel, type Running } from "./support";
 
 /** Serving's HTTP side: control routes on the express builder, the inference fast path in front of it, codecs apart from both. */
 
@@ -185,7 +185,7 @@ describe("the API key's name (never the key) in prediction events and request lo
     const lines: Record<string, unknown>[] = [];
     const text: string[] = [];
     const logger = pino({ level: "debug" }, { write: (line: string) => void (text.push(line), lines.push(JSON.parse(line))) });
-    const s = await startServing({ MODEL_URI: (await writeModel()).uri, MODEL_NAME: "fraud", API_KEYS_FILE: keys, EVENT_SINKS: sink.url, EVENT_FLUSH_MS: "20" }, logger);
+    const s = await startServing({ MODEL_URI: (await writeModel()).uri, MODEL_NAME: "fraud", API_KEYS_FILE: keys, ...sinkEnv(sink), EVENT_FLUSH_MS: "20" }, logger);
     try {
       const a = { authorization: "Bearer a-very-secret-key-0001" };
       const b = { authorization: "Bearer b-very-secret-key-0002" };
@@ -227,7 +227,7 @@ describe("the API key's name (never the key) in prediction events and request lo
 
   test("without API keys the events have no client field", async () => {
     const sink = await eventSink();
-    const s = await startServing({ MODEL_URI: (await writeModel()).uri, MODEL_NAME: "fraud", EVENT_SINKS: sink.url, EVENT_FLUSH_MS: "20" });
+    const s = await startServing({ MODEL_URI: (await writeModel()).uri, MODEL_NAME: "fraud", ...sinkEnv(sink), EVENT_FLUSH_MS: "20" });
     try {
       await post(`${s.url}/v2/models/fraud/infer`, tensor([row(1)]));
       await waitFor(() => sink.batches.length === 1, "1 batch");

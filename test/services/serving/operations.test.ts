@@ -4,7 +4,7 @@ import path from "node:path";
 import { eventBatchSchema } from "@mlops/common";
 import { loadServingConfig } from "../../../services/serving/src/config";
 import { containerCpus } from "@mlops/common";
-import { eventSink, get, metric, post, row, rows, startServing, tempDir, tensor, waitFor, writeJson, writeModel } from "./support";
+import { eventSink, sinkEnv, get, metric, post, row, rows, startServing, tempDir, tensor, waitFor, writeJson, writeModel } from "./support";
 
 let model: { uri: string };
 beforeAll(async () => {
@@ -15,7 +15,7 @@ describe("prediction events", () => {
   test("batched to every sink in the shared contract: features, outputs, version, variant, request id", async () => {
     const sink = await eventSink();
     const other = await eventSink();
-    const s = await startServing({ MODEL_URI: model.uri, MODEL_NAME: "fraud", EVENT_SINKS: `${sink.url},${other.url}/`, EVENT_BATCH_SIZE: "4", EVENT_FLUSH_MS: "20" });
+    const s = await startServing({ MODEL_URI: model.uri, MODEL_NAME: "fraud", EVENT_SINKS: `${sink.url},${other.url}/`, EVENT_SINK_TOKENS: `${sink.token},${other.token}`, EVENT_BATCH_SIZE: "4", EVENT_FLUSH_MS: "20" });
     try {
       const res = await post(`${s.url}/v2/models/fraud/infer`, tensor(rows(3, 4), { id: "batch-1" }));
       await post(`${s.url}/invocations`, { instances: rows(2, 9) }, { "x-request-id": "mlflow-7" });
@@ -40,8 +40,8 @@ describe("prediction events", () => {
 
   test("sampling: EVENT_SAMPLE_RATE decides per request", async () => {
     const sink = await eventSink();
-    const none = await startServing({ MODEL_URI: model.uri, EVENT_SINKS: sink.url, EVENT_SAMPLE_RATE: "0", EVENT_FLUSH_MS: "20" });
-    const half = await startServing({ MODEL_URI: model.uri, EVENT_SINKS: sink.url, EVENT_SAMPLE_RATE: "0.5", EVENT_FLUSH_MS: "20" });
+    const none = await startServing({ MODEL_URI: model.uri, ...sinkEnv(sink), EVENT_SAMPLE_RATE: "0", EVENT_FLUSH_MS: "20" });
+    const half = await startServing({ MODEL_URI: model.uri, ...sinkEnv(sink), EVENT_SAMPLE_RATE: "0.5", EVENT_FLUSH_MS: "20" });
     try {
       const name = none.app.modelName;
       for (let i = 0; i < 50; i++) await post(`${none.url}/v2/models/${name}/infer`, tensor([row(1)]));
@@ -61,7 +61,7 @@ describe("prediction events", () => {
   test("a sink answering non-2xx gets the batch again; one that never accepts is counted, never blocks inference", async () => {
     const flaky = await eventSink([503, 500]);
     const dead = await eventSink(Array(100).fill(503));
-    const s = await startServing({ MODEL_URI: model.uri, MODEL_NAME: "fraud", EVENT_SINKS: `${flaky.url},${dead.url}`, EVENT_FLUSH_MS: "20", EVENT_RETRIES: "2", EVENT_RETRY_BACKOFF_MS: "10" });
+    const s = await startServing({ MODEL_URI: model.uri, MODEL_NAME: "fraud", ...sinkEnv(flaky, dead), EVENT_FLUSH_MS: "20", EVENT_RETRIES: "2", EVENT_RETRY_BACKOFF_MS: "10" });
     try {
       for (let i = 0; i < 3; i++) expect((await post(`${s.url}/v2/models/fraud/infer`, tensor([row(i + 1)]))).status).toBe(200);
       await waitFor(async () => ((await metric(s.metricsUrl, "mlops_prediction_events_dropped_total", { sink: dead.url, reason: "delivery_failed" })) ?? 0) === 3, "3 dropped events at the dead sink");
@@ -77,7 +77,7 @@ describe("prediction events", () => {
 
   test("a full queue drops events (counted), inference goes on; shutdown sends what is queued", async () => {
     const sink = await eventSink();
-    const s = await startServing({ MODEL_URI: model.uri, MODEL_NAME: "fraud", EVENT_SINKS: sink.url, EVENT_QUEUE_SIZE: "5", EVENT_BATCH_SIZE: "1000", EVENT_FLUSH_MS: "600000" });
+    const s = await startServing({ MODEL_URI: model.uri, MODEL_NAME: "fraud", ...sinkEnv(sink), EVENT_QUEUE_SIZE: "5", EVENT_BATCH_SIZE: "1000", EVENT_FLUSH_MS: "600000" });
     for (let i = 0; i < 4; i++) expect((await post(`${s.url}/v2/models/fraud/infer`, tensor([row(1), row(2)]))).status).toBe(200);
     expect(await metric(s.metricsUrl, "mlops_prediction_events_queue_depth", { sink: sink.url })).toBe(5);
     expect(await metric(s.metricsUrl, "mlops_prediction_events_dropped_total", { sink: sink.url, reason: "queue_full" })).toBe(3);
@@ -142,7 +142,7 @@ describe("API keys", () => {
 describe("configuration", () => {
   test("every bad variable is named with its value and what is expected", () => {
     expect(() => loadServingConfig({ MODEL_URI: "s3://bucket/model", CHALLENGER_WEIGHT: "150", EVENT_SINKS: "drift:8080", PORT: "http" })).toThrow(
-      /PORT="http": .*\n.*MODEL_URI="s3:\/\/bucket\/model": expected file:\/\/\/<dir>, models:\/<name>@<alias> or models:\/<name>\/<version>\n.*CHALLENGER_WEIGHT="150": expected 0-100\n.*EVENT_SINKS(\.0)?="drift:8080": expected comma-separated base URLs/,
+      /PORT="http": .*\n.*MODEL_URI="s3:\/\/bucket\/\[redacted\]": expected file:\/\/\/<dir>, models:\/<name>@<alias> or models:\/<name>\/<version>\n.*CHALLENGER_WEIGHT="150": expected 0-100\n.*EVENT_SINKS(\.0)?="drift:8080": expected comma-separated base URLs/,
     );
     expect(() => loadServingConfig({ MODEL_URI: "models:/fraud@champion" })).toThrow('MLFLOW_TRACKING_URI=(unset): required when MODEL_URI or CHALLENGER_URI is models:/...');
     expect(() => loadServingConfig({ MODEL_URI: "file:///m", SHADOW: "true" })).toThrow("SHADOW=\"true\": shadow mode needs CHALLENGER_URI");
@@ -184,13 +184,14 @@ describe("the service process", () => {
     child.stderr.on("data", (c) => (stderr += c));
     expect(await exit(child)).toBe(1);
     expect(stderr).toContain("serving: invalid configuration:");
-    expect(stderr).toContain('MODEL_URI="s3://bucket/model": expected file:///<dir>');
+    // URLs in configuration errors are shown by origin only (services/common redact.ts).
+    expect(stderr).toContain('MODEL_URI="s3://bucket/[redacted]": expected file:///<dir>');
     expect(stderr).toContain('CHALLENGER_WEIGHT="150": expected 0-100');
   });
 
   test("SIGTERM: in-flight requests complete, queued events are flushed, then exit 0", async () => {
     const sink = await eventSink();
-    const child = spawnServer({ MODEL_URI: model.uri, MODEL_NAME: "fraud", EVENT_SINKS: sink.url, EVENT_FLUSH_MS: "600000", LOG_LEVEL: "info" });
+    const child = spawnServer({ MODEL_URI: model.uri, MODEL_NAME: "fraud", ...sinkEnv(sink), EVENT_FLUSH_MS: "600000", LOG_LEVEL: "info" });
     const exited = exit(child);
     const logs: any[] = [];
     let buffered = "";

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -99,17 +100,46 @@ export async function metric(metricsUrl: string, name: string, labels: Record<st
   return metricValue(await (await fetch(metricsUrl)).text(), name, labels);
 }
 
-/** An event sink (drift or monitor) recording each batch; `statuses` are answered in turn (then 200). */
-export async function eventSink(statuses: number[] = []): Promise<{ url: string; batches: any[]; attempts: number; close(): Promise<void> }> {
-  const sink = { url: "", batches: [] as any[], attempts: 0, close: async () => undefined as void };
+export interface Sink {
+  url: string;
+  /** The bearer token this sink takes (serving's EVENT_SINK_TOKENS entry for it). */
+  token: string;
+  batches: any[];
+  attempts: number;
+  /** Requests refused for a missing or wrong token (401, nothing recorded). */
+  unauthorized: number;
+  /** Every request's authorization header, in order. */
+  authorizations: (string | undefined)[];
+  /** The answer to an accepted batch (default: all accepted). */
+  answer: (batch: any) => unknown;
+  close(): Promise<void>;
+}
+
+/**
+ * An event sink (drift or monitor) recording each batch it accepts; like the real sinks it answers 401
+ * unless the request carries `authorization: Bearer <token>`. `statuses` are answered in turn (then 200).
+ */
+export async function eventSink(statuses: number[] = [], token = `sink-token-${randomBytes(12).toString("hex")}`): Promise<Sink> {
+  const sink: Sink = { url: "", token, batches: [], attempts: 0, unauthorized: 0, authorizations: [], answer: (batch) => ({ accepted: batch.events.length }), close: async () => undefined };
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     sink.attempts++;
+    sink.authorizations.push(req.headers.authorization);
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      sink.unauthorized++;
+      res.writeHead(401, { "content-type": "application/json", "www-authenticate": 'Bearer realm="sink"' });
+      return void res.end('{"error":"needs its bearer token","code":"UNAUTHENTICATED"}');
+    }
     const status = statuses.shift() ?? 200;
-    if (req.url === "/v1/events" && status < 300) sink.batches.push(JSON.parse(Buffer.concat(chunks).toString()));
+    let answer = '{"error":"not now","code":"UNAVAILABLE"}';
+    if (req.url === "/v1/events" && status < 300) {
+      const batch = JSON.parse(Buffer.concat(chunks).toString());
+      sink.batches.push(batch);
+      answer = JSON.stringify(sink.answer(batch));
+    }
     res.writeHead(status, { "content-type": "application/json" });
-    res.end(status < 300 ? '{"accepted":true}' : '{"error":"not now","code":"UNAVAILABLE"}');
+    res.end(answer);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -119,6 +149,11 @@ export async function eventSink(statuses: number[] = []): Promise<{ url: string;
       server.close(() => r());
     });
   return sink;
+}
+
+/** The environment that points serving at these sinks, each with its token. */
+export function sinkEnv(...sinks: Pick<Sink, "url" | "token">[]): { EVENT_SINKS: string; EVENT_SINK_TOKENS: string } {
+  return { EVENT_SINKS: sinks.map((s) => s.url).join(","), EVENT_SINK_TOKENS: sinks.map((s) => s.token).join(",") };
 }
 
 export function writeJson(dir: string, name: string, value: unknown): string {

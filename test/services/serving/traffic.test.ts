@@ -1,4 +1,4 @@
-import { get, metric, post, row, startServing, tensor, waitFor, writeModel, eventSink, expectedProbability } from "./support";
+import { get, metric, post, row, startServing, tensor, waitFor, writeModel, eventSink, expectedProbability, sinkEnv } from "./support";
 import { TrafficSplit, stableHash } from "../../../services/serving/src/routing";
 
 /** Champion/challenger: a weighted, sticky split, and shadow mode whose answers are never returned. */
@@ -59,7 +59,7 @@ test("the split function: weight boundaries, fractional weights, stable and even
 
 test("shadow mode: the challenger runs on a copy of every request; its answers are recorded, never returned", async () => {
   const sink = await eventSink();
-  const s = await startServing({ MODEL_URI: champion.uri, CHALLENGER_URI: challenger.uri, SHADOW: "true", MODEL_NAME: "fraud", EVENT_SINKS: sink.url, EVENT_FLUSH_MS: "20" });
+  const s = await startServing({ MODEL_URI: champion.uri, CHALLENGER_URI: challenger.uri, SHADOW: "true", MODEL_NAME: "fraud", ...sinkEnv(sink), EVENT_FLUSH_MS: "20" });
   try {
     const championVersion = s.app.champion.current!.version;
     const shadowVersion = s.app.challenger!.current!.version;

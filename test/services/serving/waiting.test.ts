@@ -9,7 +9,7 @@ import path from "node:path";
 import { copyFileSync, writeFileSync } from "node:fs";
 import pino from "pino";
 import { MlflowStub } from "../../helpers/mlflow-stub";
-import { eventSink, expectedProbability, get, metric, post, row, startServing, tempDir, tensor, waitFor, writeModel, type Running } from "./support";
+import { eventSink, sinkEnv, expectedProbability, get, metric, post, row, startServing, tempDir, tensor, waitFor, writeModel, type Running } from "./support";
 
 const AUTH = { username: "serving", password: "s3cret-serving" };
 const mlflowEnv = (stub: MlflowStub) => ({ MLFLOW_TRACKING_URI: stub.url, MLFLOW_TRACKING_USERNAME: AUTH.username, MLFLOW_TRACKING_PASSWORD: AUTH.password });
@@ -254,7 +254,7 @@ describe("a challenger alias with no version", () => {
       MODEL_URI: `models:/${MODEL}@champion`,
       CHALLENGER_URI: `models:/${MODEL}@challenger`,
       SHADOW: "true",
-      EVENT_SINKS: sink.url,
+      ...sinkEnv(sink),
       EVENT_FLUSH_MS: "20",
       RELOAD_INTERVAL_S: String(INTERVAL_MS / 1000),
       ...mlflowEnv(stub),
@@ -283,7 +283,7 @@ test("an event sink that keeps answering 503 (a drift detector still waiting for
   // 5 batches of one event, two attempts each, all refused; then the sink accepts
   const sink = await eventSink(Array(10).fill(503));
   const { logger, count, lines } = recordingLogger();
-  const s = await startServing({ MODEL_URI: model.uri, MODEL_NAME: "fraud", EVENT_SINKS: sink.url, EVENT_BATCH_SIZE: "1", EVENT_FLUSH_MS: "20", EVENT_RETRIES: "1", EVENT_RETRY_BACKOFF_MS: "5" }, logger);
+  const s = await startServing({ MODEL_URI: model.uri, MODEL_NAME: "fraud", ...sinkEnv(sink), EVENT_BATCH_SIZE: "1", EVENT_FLUSH_MS: "20", EVENT_RETRIES: "1", EVENT_RETRY_BACKOFF_MS: "5" }, logger);
   try {
     for (let i = 0; i < 5; i++) await post(`${s.url}/v2/models/fraud/infer`, tensor([row(i + 1)]));
     await waitFor(async () => (await metric(s.metricsUrl, "mlops_prediction_events_dropped_total", { sink: sink.url, reason: "delivery_failed" })) === 5, "5 dropped events");

@@ -1,11 +1,13 @@
 /**
  * Streams a CSV file (csv-parse) row by row in constant memory, with line numbers for error messages and
- * a progress line on stderr when it is a terminal.
+ * a progress line on stderr when it is a terminal. Constant memory needs bounded records: csv-parse
+ * holds a whole record before handing it over, so a file with one endless line (or an unclosed quote)
+ * would otherwise be read into memory entirely. Records longer than `maxRecordBytes` stop the read.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
-import { Writable } from "node:stream";
+import { Transform, Writable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { parse } from "csv-parse";
 
@@ -28,6 +30,14 @@ export interface ProgressSink {
   write(text: string): unknown;
 }
 
+/** Longest record read by default: 1 MiB, far above any real row, and the most one record may hold in memory. */
+export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
+
+export interface CsvLimits {
+  /** Longest record in bytes (its line break not counted); default DEFAULT_MAX_RECORD_BYTES. */
+  maxRecordBytes?: number;
+}
+
 export interface CsvSummary {
   rows: number;
   bytes: number;
@@ -44,7 +54,65 @@ export function parseNumericCell(text: string): number | undefined {
   return Number.isFinite(x) ? x : undefined;
 }
 
-export async function readCsv(path: string, handlers: CsvHandlers, progress?: ProgressSink): Promise<CsvSummary> {
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Passes the file's bytes on unchanged and counts the bytes of each record as csv-parse will split them
+ * (its defaults: `"` quotes, `""` inside quotes is a quote, a line break outside quotes ends a record, CR,
+ * LF or CRLF). A record longer than `maxBytes` is an error naming the line it starts on, raised before the
+ * parser sees more of it: nothing past the limit is buffered, and the rest of the file is never read.
+ * Toggling on every quote byte follows `""` too (it toggles twice).
+ */
+export class RecordSizeLimit extends Transform {
+  private inQuotes = false;
+  private recordBytes = 0;
+  /** The line being read (1-based) and the line the current record started on. */
+  private line = 1;
+  private recordLine = 1;
+  private afterCR = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly label: string,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    const max = this.maxBytes;
+    let { inQuotes, recordBytes, line, recordLine, afterCR } = this;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i];
+      if (b === LF || b === CR) {
+        // CRLF is one line break; a lone CR (old Mac files) is one too.
+        if (!(b === LF && afterCR)) line++;
+        afterCR = b === CR;
+        if (!inQuotes) {
+          recordBytes = 0;
+          recordLine = line;
+          continue;
+        }
+      } else {
+        afterCR = false;
+        if (b === QUOTE) inQuotes = !inQuotes;
+      }
+      if (++recordBytes > max) {
+        const where = line === recordLine ? `line ${recordLine}` : `the record starting on line ${recordLine} (at line ${line})`;
+        return done(new CsvError(`${this.label} ${where}: a record longer than ${max.toLocaleString("en-US")} bytes, the most --max-record-bytes allows (default ${DEFAULT_MAX_RECORD_BYTES.toLocaleString("en-US")}); reading stopped there${inQuotes ? " (an unclosed quote makes the rest of a file one record)" : ""}`));
+      }
+    }
+    this.inQuotes = inQuotes;
+    this.recordBytes = recordBytes;
+    this.line = line;
+    this.recordLine = recordLine;
+    this.afterCR = afterCR;
+    done(null, chunk);
+  }
+}
+
+export async function readCsv(path: string, handlers: CsvHandlers, progress?: ProgressSink, limits: CsvLimits = {}): Promise<CsvSummary> {
   let size = 0;
   try {
     size = (await stat(path)).size;
@@ -52,6 +120,8 @@ export async function readCsv(path: string, handlers: CsvHandlers, progress?: Pr
     throw new CsvError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
   }
   const input = createReadStream(path);
+  const label = basename(path);
+  const recordLimit = new RecordSizeLimit(limits.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, label);
   let rows = 0;
   let headerSeen = false;
   let failure: Error | undefined;
@@ -76,7 +146,6 @@ export async function readCsv(path: string, handlers: CsvHandlers, progress?: Pr
       return null;
     },
   });
-  const label = basename(path);
   const tty = progress?.isTTY === true;
   const timer = tty
     ? setInterval(() => {
@@ -87,8 +156,9 @@ export async function readCsv(path: string, handlers: CsvHandlers, progress?: Pr
   // Rows are consumed in on_record; nothing flows past the parser.
   const sink = new Writable({ objectMode: true, write: (_chunk, _encoding, done) => done() });
   try {
-    await pipeline(input, parser, sink);
+    await pipeline(input, recordLimit, parser, sink);
   } catch (err) {
+    if (err instanceof CsvError) throw err;
     if (!failure) throw new CsvError(`${label}: ${(err as Error).message}`);
   } finally {
     if (timer) {

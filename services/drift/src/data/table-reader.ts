@@ -17,6 +17,8 @@ export interface ColumnSelection {
 
 export interface ReadOptions {
   maxBadRows?: number;
+  /** Longest CSV record in bytes (default 1 MiB, DEFAULT_MAX_RECORD_BYTES): a longer one stops the read. */
+  maxRecordBytes?: number;
   progress?: ProgressSink;
   /** Receives the bad-row report lines and warnings. */
   warn?: (line: string) => void;
@@ -105,6 +107,7 @@ export async function profileCsv(path: string, sel: ColumnSelection, options: Pa
       },
     },
     read.progress,
+    { maxRecordBytes: read.maxRecordBytes },
   );
   builder!.badRows = bad.count;
   for (const line of bad.summary()) read.warn?.(line);
@@ -183,6 +186,7 @@ export async function readCurrentCsv(path: string, profile: Profile, read: ReadO
       },
     },
     read.progress,
+    { maxRecordBytes: read.maxRecordBytes },
   );
   for (const line of bad.summary()) read.warn?.(line);
   const numeric = new Map<string, Float64Array>();

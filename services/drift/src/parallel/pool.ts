@@ -3,9 +3,9 @@
  * benchmark): sorting columns and scoring numeric columns. Columns travel on SharedArrayBuffers, so
  * nothing is copied; results are small. Under ts-node/jest the worker runs from TypeScript source.
  */
-import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
+import { containerCpus } from "@mlops/common";
 import type { ColumnScore } from "../drift/score";
 import type { PreparedNumeric } from "../profile/prepared";
 import type { Reply, Task } from "./protocol";
@@ -23,8 +23,12 @@ export function shared(values: Float64Array): Float64Array {
   return out;
 }
 
-export function defaultWorkers(): number {
-  return Math.max(1, Math.min(availableParallelism(), 8));
+/**
+ * One worker per CPU this process may use, at most 8: the container's cgroup quota, not the node's core
+ * count (a pod limited to 2 CPUs on a 64-core node would start 8 workers that only wait for each other).
+ */
+export function defaultWorkers(cpus: number = containerCpus()): number {
+  return Math.max(1, Math.min(cpus, 8));
 }
 
 export class WorkerPool {

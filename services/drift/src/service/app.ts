@@ -2,12 +2,16 @@
  * The drift service: HTTP API on PORT, metrics on METRICS_PORT, periodic evaluation, reference loading
  * (and reloading when a registry alias moves), graceful shutdown.
  *
- *   POST /v1/events         prediction events from serving ({"events": [...]})
+ *   POST /v1/events         prediction events from serving ({"events": [...]})          EVENTS_TOKEN
  *   GET  /v1/drift          the latest report (JSON)
- *   POST /v1/drift/evaluate evaluate the window now (JSON)
+ *   POST /v1/drift/evaluate evaluate the window now (JSON)                                EVENTS_TOKEN
  *   POST /v1/drift/detect   ad hoc: current data in the body against the reference (JSON)
- *   GET  /v1/drift/report   the latest report as an HTML page (?refresh=1 evaluates first)
+ *   GET  /v1/drift/report   the latest report as an HTML page (?refresh=1 evaluates first: EVENTS_TOKEN)
  *   GET  /v1/reference      the reference profile in use (summary)
+ *
+ * Routes that change what the detector holds (its window, its report, its metrics, webhooks sent on a
+ * verdict change) need `authorization: Bearer <EVENTS_TOKEN>`: whoever reaches the service could
+ * otherwise fill the window with invented data and send "no drift" verdicts. Reads stay open.
  *
  * The service listens at once; until the reference profile loads it is live but not ready, and every
  * route above answers 503 REFERENCE_NOT_READY (a new stack's registry has no version behind the alias
@@ -23,10 +27,12 @@ import {
   mlflowAuthFromEnv,
   parseModelUri,
   queryParam,
+  requireBearer,
   startService,
   type Logger,
   type RequestHandler,
   type RunningService,
+  type ServiceRequest,
   type Variant,
 } from "@mlops/common";
 import { renderHtml } from "../render/html";
@@ -90,10 +96,17 @@ export async function startDriftService(e: DriftEnv, logger: Logger, processEnv:
     next(new HttpError(503, "REFERENCE_NOT_READY", `the drift detector of ${model} is not ready: ${reference.describe()}`));
   };
 
+  // First in the chain: an unauthenticated caller learns nothing, not even whether the reference is loaded.
+  const eventsToken = requireBearer({ token: e.EVENTS_TOKEN, realm: "mlops-drift", what: "changing the drift detector's window or report (EVENTS_TOKEN)" });
+  const refreshes = (req: ServiceRequest) => ["1", "true", "yes"].includes(queryParam(req, "refresh") ?? "");
+  /** The report page is a read, but `?refresh=1` evaluates (a new report, metrics, maybe webhooks). */
+  const tokenToRefresh: RequestHandler = (req, res, next) => (refreshes(req) ? eventsToken(req, res, next) : next());
+
   const api = createServiceApp({ name: "drift", logger, bodyLimitBytes: e.MAX_BODY_BYTES });
   api
     .route(EVENTS_PATH, {
       post: [
+        eventsToken,
         needsReference,
         async (req, res) => {
           let body: Buffer;
@@ -108,14 +121,14 @@ export async function startDriftService(e: DriftEnv, logger: Logger, processEnv:
       ],
     })
     .route("/v1/drift", { get: [needsReference, (_req, res) => void res.json(detector.latestReport())] })
-    .route("/v1/drift/evaluate", { post: [needsReference, (_req, res) => void res.json(detector.evaluateWindow())] })
+    .route("/v1/drift/evaluate", { post: [eventsToken, needsReference, (_req, res) => void res.json(detector.evaluateWindow())] })
     .route("/v1/drift/detect", { post: [needsReference, async (req, res) => void res.json(detector.detect(await api.readJson(req, res)))] })
     .route("/v1/drift/report", {
       get: [
+        tokenToRefresh,
         needsReference,
         (req, res) => {
-          const refresh = ["1", "true", "yes"].includes(queryParam(req, "refresh") ?? "");
-          const html = renderHtml(refresh ? detector.evaluateWindow() : detector.latestReport());
+          const html = renderHtml(refreshes(req) ? detector.evaluateWindow() : detector.latestReport());
           res.status(200).set({ "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).send(html);
         },
       ],

@@ -9,7 +9,7 @@ import { evaluate, type CurrentData } from "../drift/evaluate";
 import type { DriftReport } from "../drift/report";
 import { prepareReference, type PreparedReference } from "../profile/prepared";
 import type { Profile } from "../profile/schema";
-import { convertValue, EventIngestor, IngestError } from "./ingest";
+import { convertValue, EventIngestor, IngestError, type RefusedEventAnswer } from "./ingest";
 import type { DriftMetrics } from "./metrics";
 import { verdictChange, type WebhookNotifier } from "./webhooks";
 import { SlidingWindow } from "./window";
@@ -77,8 +77,8 @@ export class DriftDetector {
     return this.active;
   }
 
-  /** Validates a batch and adds it to the window (all or nothing). */
-  ingest(body: Buffer): { accepted: number; skipped: number; windowRows: number } {
+  /** Validates a batch and adds its valid events to the window; the others are refused one by one. */
+  ingest(body: Buffer): { accepted: number; skipped: number; refused: RefusedEventAnswer[]; windowRows: number } {
     const active = this.require();
     const model = this.settings.model;
     let result;
@@ -93,8 +93,9 @@ export class DriftDetector {
     active.window.evict(now);
     this.metrics.ingested.inc({ model }, result.accepted);
     if (result.skipped > 0) this.metrics.skipped.inc({ model, reason: "variant" }, result.skipped);
+    for (const [reason, count] of result.refusedReasons) this.metrics.rejected.inc({ model, reason }, count);
     this.metrics.windowRows.set({ model }, active.window.size);
-    return { accepted: result.accepted, skipped: result.skipped, windowRows: active.window.size };
+    return { accepted: result.accepted, skipped: result.skipped, refused: result.refused, windowRows: active.window.size };
   }
 
   /** Evaluates the window now, publishes metrics, notifies on a verdict change. */

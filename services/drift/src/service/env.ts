@@ -1,5 +1,5 @@
 /** The drift service's configuration: environment variables only, validated at start-up. */
-import { env, serviceEnvFields } from "@mlops/common";
+import { MIN_TOKEN_LENGTH, env, serviceEnvFields } from "@mlops/common";
 import { z } from "zod";
 import { readFileSync } from "node:fs";
 import { parseDriftConfig, type DriftConfig } from "../drift/config";
@@ -16,6 +16,10 @@ export const envSchema = z
   .object({
     ...serviceEnvFields,
     MODEL_NAME: z.string().min(1, "set MODEL_NAME to the registered model whose events this detector accepts"),
+    /** The bearer token of POST /v1/events (serving's EVENT_SINK_TOKENS entry for this sink) and of the other routes that change state. */
+    EVENTS_TOKEN: z
+      .string({ message: `required: the bearer token serving's event batches carry (at least ${MIN_TOKEN_LENGTH} characters)` })
+      .min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters`),
     REFERENCE_URI: z
       .string()
       .min(1, "set REFERENCE_URI to a profile file or models:/<name>@<alias>")
@@ -36,7 +40,8 @@ export const envSchema = z
     DRIFT_CONFIG: driftConfigText,
     DRIFT_CONFIG_FILE: z.string().optional(),
     WEBHOOK_URLS: env.list().pipe(z.array(z.url({ message: "WEBHOOK_URLS holds a value that is not a URL" }))),
-    WEBHOOK_SECRET: z.string().optional(),
+    /** HMAC key of the webhook signatures; required with WEBHOOK_URLS (receivers must be able to tell forged verdicts). */
+    WEBHOOK_SECRET: z.string().min(MIN_TOKEN_LENGTH, `must be at least ${MIN_TOKEN_LENGTH} characters`).optional(),
     WEBHOOK_RETRIES: env.int(3, 0),
     WEBHOOK_BACKOFF_MS: env.int(5000, 0),
     WEBHOOK_TIMEOUT_MS: env.int(10_000, 1),
@@ -46,6 +51,10 @@ export const envSchema = z
     (e, ctx) => {
       if (typeof e.REFERENCE_URI === "string" && e.REFERENCE_URI.startsWith("models:/") && !e.MLFLOW_TRACKING_URI) {
         ctx.addIssue({ code: "custom", path: ["MLFLOW_TRACKING_URI"], message: `required when REFERENCE_URI is a registry URI (${e.REFERENCE_URI})` });
+      }
+      // Fail closed: unsigned verdicts are what a receiver must not have to trust.
+      if (Array.isArray(e.WEBHOOK_URLS) && e.WEBHOOK_URLS.length > 0 && e.WEBHOOK_SECRET === undefined) {
+        ctx.addIssue({ code: "custom", path: ["WEBHOOK_SECRET"], message: "required when WEBHOOK_URLS is set: every webhook is signed (x-mlops-signature-256)" });
       }
       if (e.DRIFT_CONFIG_FILE) {
         try {

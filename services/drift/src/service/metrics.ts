@@ -41,7 +41,7 @@ export class DriftMetrics {
     this.datasetDrift = new Gauge({ name: "mlops_drift_dataset_drift", help: "1 when the drifted share reached the dataset-drift threshold", labelNames: ["model"], registers });
     this.windowRows = new Gauge({ name: "mlops_drift_window_rows", help: "Rows in the live window", labelNames: ["model"], registers });
     this.ingested = new Counter({ name: "mlops_drift_events_ingested_total", help: "Prediction events added to the window", labelNames: ["model"], registers });
-    this.rejected = new Counter({ name: "mlops_drift_events_rejected_total", help: "Prediction events in rejected batches, by reason", labelNames: ["model", "reason"], registers });
+    this.rejected = new Counter({ name: "mlops_drift_events_rejected_total", help: "Prediction events refused: each refused event, or every event of a refused body, by reason", labelNames: ["model", "reason"], registers });
     this.webhookFailures = new Counter({ name: "mlops_drift_webhook_failures_total", help: "Webhook deliveries that failed after all retries", labelNames: ["model"], registers });
     this.evaluationDuration = new Histogram({
       name: "mlops_drift_evaluation_duration_seconds",

@@ -3,12 +3,17 @@
  * services/common deliverWebhook (HMAC-SHA256 signature, retries with exponential backoff). Delivery never
  * blocks ingestion or evaluation; failures are counted. On shutdown, pending retries stop waiting and
  * run at once, so queued notifications still go out.
+ *
+ * Every delivery is signed: a notifier with URLs refuses to exist without a secret (WEBHOOK_SECRET is
+ * required with WEBHOOK_URLS). A webhook URL often carries its receiver's token in its path or query, so
+ * logs show it only as `redactUrl` does (scheme and host) plus its position in WEBHOOK_URLS.
  */
-import { deliverWebhook, type Logger } from "@mlops/common";
+import { deliverWebhook, redactUrl, type Logger } from "@mlops/common";
 import type { DriftReport } from "../drift/report";
 
 export interface WebhookSettings {
   urls: string[];
+  /** HMAC-SHA256 key of the signature header; required when there are URLs. */
   secret?: string;
   retries: number;
   backoffMs: number;
@@ -58,7 +63,9 @@ export class WebhookNotifier {
     private readonly settings: WebhookSettings,
     private readonly logger: Logger,
     private readonly onResult: (delivered: boolean) => void,
-  ) {}
+  ) {
+    if (settings.urls.length > 0 && !settings.secret) throw new Error("webhooks need WEBHOOK_SECRET: deliveries are always signed");
+  }
 
   get enabled(): boolean {
     return this.settings.urls.length > 0;
@@ -79,7 +86,7 @@ export class WebhookNotifier {
     });
 
   notify(payload: VerdictChange): void {
-    for (const url of this.settings.urls) {
+    this.settings.urls.forEach((url, index) => {
       const delivery = deliverWebhook(payload, {
         url,
         secret: this.settings.secret,
@@ -89,13 +96,13 @@ export class WebhookNotifier {
         sleep: this.sleep,
       }).then((result) => {
         this.onResult(result.delivered);
-        const log = { url, type: payload.type, attempts: result.attempts, status: result.status };
+        const log = { webhook: index + 1, url: redactUrl(url), type: payload.type, attempts: result.attempts, status: result.status };
         if (result.delivered) this.logger.info(log, "webhook delivered");
-        else this.logger.warn({ ...log, error: result.error }, "webhook delivery failed");
+        else this.logger.warn({ ...log, error: withoutUrl(result.error, url) }, "webhook delivery failed");
       });
       const tracked = delivery.finally(() => this.pending.delete(tracked));
       this.pending.add(tracked);
-    }
+    });
   }
 
   /** Waits for queued deliveries, skipping the remaining backoff waits. */
@@ -104,4 +111,9 @@ export class WebhookNotifier {
     for (const wake of [...this.wakers]) wake();
     await Promise.all([...this.pending]);
   }
+}
+
+/** A delivery error as a log may show it: the URL, should the error quote it, by its origin only. */
+function withoutUrl(error: string | undefined, url: string): string | undefined {
+  return error?.split(url).join(redactUrl(url));
 }

@@ -71,7 +71,8 @@ export function readBody(req: IncomingMessage, pool: BodyPool, limit: number, al
   req.on("error", () => fail(new HttpError(400, "BAD_REQUEST", "the request body was cut off")));
 
   if (declared > 0) {
-    const shift = (8 - (alignAt % 8)) % 8;
+    // The route checks alignAt (binaryHeaderLength); a bad one here must not become a NaN-sized buffer.
+    const shift = Number.isSafeInteger(alignAt) && alignAt > 0 ? (8 - (alignAt % 8)) % 8 : 0;
     const buffer = pool.take(declared + shift);
     let size = 0;
     req.on("data", (chunk: Buffer) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import { HttpError, errorBody, type Logger } from "@mlops/common";
+import { HttpError, errorBody, isValidRequestId, type Logger } from "@mlops/common";
 import type { ApiKeys } from "../auth";
 import type { DataPlane, Target } from "../data-plane";
 import type { Protocol } from "../metrics";
@@ -8,7 +8,7 @@ import type { DecodeOptions, Decoded } from "../protocols/features";
 import type { ScannedJson } from "../protocols/json-scan";
 import { decodeInvocation, decodeV1, isInvocationContentType, parseInvocation, parseV1 } from "../protocols/mlflow";
 import { predictionsJson } from "../protocols/outputs";
-import { BINARY_HEADER, decodeV2, encodeV2, parseV2, selectOutputs, type OutputSelection, type ParsedV2 } from "../protocols/v2";
+import { BINARY_HEADER, binaryHeaderLength, decodeV2, encodeV2, parseV2, selectOutputs, type OutputSelection, type ParsedV2 } from "../protocols/v2";
 import { BodyPool, readBody, type Body } from "./body";
 import { decodePathPart, modelNotFound, toHttpError } from "./errors";
 
@@ -103,17 +103,19 @@ export function createInferenceRoutes(opts: InferenceRoutesOptions): InferenceHa
       return;
     }
     // Answered before the body is read: whatever it holds, there is no model to run it, no right to, or no way to read it.
+    let binaryAt = 0;
     try {
       if (keys) client = keys.authorize(req.headers.authorization);
       plane.requireReady();
       if (protocol === "mlflow" && !isInvocationContentType(req.headers["content-type"])) {
         throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", `content type ${req.headers["content-type"]} is not supported; send application/json with dataframe_split, dataframe_records, instances or inputs`);
       }
+      // It places the body in memory: "Infinity" or "-1" is a 400 here, not a failed allocation.
+      if (protocol === "v2") binaryAt = binaryHeaderLength(req.headers[BINARY_HEADER], maxBodyBytes) ?? 0;
     } catch (err) {
       req.resume();
       return fail(err);
     }
-    const binaryAt = protocol === "v2" ? Number(req.headers[BINARY_HEADER] ?? 0) || 0 : 0;
     readBody(req, pool, maxBodyBytes, binaryAt, (err, body) => {
       if (err) return fail(err);
       try {
@@ -177,7 +179,7 @@ export function createInferenceRoutes(opts: InferenceRoutesOptions): InferenceHa
     }
   };
 
-  function send(res: ServerResponse, status: number, body: string | Buffer[], contentType: string, target: Target | undefined, requestId: string, binaryHeaderLength?: number, extra?: Record<string, string>): void {
+  function send(res: ServerResponse, status: number, body: string | Buffer[], contentType: string, target: Target | undefined, requestId: string, headerLength?: number, extra?: Record<string, string>): void {
     let length = 0;
     if (typeof body === "string") length = Buffer.byteLength(body);
     else for (const part of body) length += part.length;
@@ -187,7 +189,7 @@ export function createInferenceRoutes(opts: InferenceRoutesOptions): InferenceHa
       headers["x-model-version"] = target.model.version;
       headers["x-model-variant"] = target.variant;
     }
-    if (binaryHeaderLength !== undefined) headers[BINARY_HEADER] = binaryHeaderLength;
+    if (headerLength !== undefined) headers[BINARY_HEADER] = headerLength;
     if (extra) Object.assign(headers, extra);
     if (opts.draining()) headers.connection = "close";
     res.writeHead(status, headers);
@@ -207,7 +209,14 @@ export function createInferenceRoutes(opts: InferenceRoutesOptions): InferenceHa
       res.destroy();
       return status;
     }
-    send(res, status, JSON.stringify(body), "application/json", target, id, undefined, headers);
+    try {
+      send(res, status, JSON.stringify(body), "application/json", target, id, undefined, headers);
+    } catch (e) {
+      // Not even the error could be written: cut the connection rather than leave the client waiting.
+      logger.error({ err: e, reqId: id, method: req.method, path: pathOf(req) }, "writing an error answer failed");
+      res.destroy();
+      return 500;
+    }
     logRequest(req, status, started, id, client, target);
     return status;
   }
@@ -225,7 +234,8 @@ function pathOf(req: IncomingMessage): string {
   return (req.url ?? "/").split("?", 1)[0];
 }
 
+/** The caller's x-request-id when it is one the express routes keep too (printable ASCII, 1-128 characters). */
 function headerRequestId(req: IncomingMessage): string | undefined {
   const id = req.headers["x-request-id"];
-  return typeof id === "string" && id.length > 0 && id.length <= 200 ? id : undefined;
+  return isValidRequestId(id) ? id : undefined;
 }

@@ -1,3 +1,4 @@
+import { isValidRequestId } from "@mlops/common";
 import type { ModelSignature, Prediction } from "../signature";
 import { bad, checkMissing, checkRows, fromColumns, fromRows, take, toFloat, type Column, type DecodeOptions, type Decoded } from "./features";
 import { LiftTargets, scanJson, type LiftedArray } from "./json-scan";
@@ -52,15 +53,32 @@ export interface ParsedV2 {
   data: (LiftedArray | Buffer | undefined)[];
 }
 
+/** Digits only: `Number()` would also take "Infinity", "1e3", "0x10", " 12" and "-0". */
+const BYTE_COUNT = /^[0-9]{1,15}$/;
+
+/**
+ * The Inference-Header-Content-Length of a request, checked before its body is read (it places the
+ * body in memory): undefined when absent, else a byte count, at most `maxBytes`. Anything else
+ * ("Infinity", "-1", "1.5", a repeated header) is a CodecError (400), never a failed allocation.
+ */
+export function binaryHeaderLength(header: string | string[] | undefined, maxBytes: number): number | undefined {
+  if (header === undefined) return undefined;
+  const text = Array.isArray(header) ? header.join(", ") : header;
+  const length = BYTE_COUNT.test(text) ? Number(text) : NaN;
+  if (!(length <= maxBytes)) {
+    const shown = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
+    throw bad("INVALID_INPUT", `${BINARY_HEADER} is ${shown}: expected the JSON header's length in bytes, a whole number from 0 to the body's length`);
+  }
+  return length;
+}
+
 /** `headerLength`: the request's Inference-Header-Content-Length (undefined: the whole body is JSON). */
 export function parseV2(body: Buffer, headerLength: string | undefined): ParsedV2 {
   let json = body;
   let binary: Buffer | undefined;
   if (headerLength !== undefined) {
-    const length = Number(headerLength);
-    if (!Number.isInteger(length) || length < 0 || length > body.length) {
-      throw bad("INVALID_INPUT", `${BINARY_HEADER} is ${JSON.stringify(headerLength)}, but the body has ${body.length} bytes`);
-    }
+    const length = binaryHeaderLength(headerLength, Number.MAX_SAFE_INTEGER)!;
+    if (length > body.length) throw bad("INVALID_INPUT", `${BINARY_HEADER} is ${JSON.stringify(headerLength)}, but the body has ${body.length} bytes`);
     json = body.subarray(0, length);
     binary = body.subarray(length);
   }
@@ -91,6 +109,10 @@ function checkRequest(doc: unknown): V2Request {
   const req = doc as V2Request;
   if (!Array.isArray(req.inputs) || req.inputs.length === 0) throw bad("INVALID_INPUT", 'the request needs "inputs": [{"name", "shape", "datatype", "data"}, ...]');
   if (req.id !== undefined && typeof req.id !== "string") throw bad("INVALID_INPUT", `"id" must be a string, got ${typeof req.id}`);
+  // The id becomes the events' requestId and the answer's x-request-id header: the header's rule.
+  if (req.id !== undefined && !isValidRequestId(req.id)) {
+    throw bad("INVALID_ID", `"id" must be 1 to 128 printable ASCII characters (it is echoed as the x-request-id header); got ${describeId(req.id)}`);
+  }
   if (req.parameters !== undefined && (req.parameters === null || typeof req.parameters !== "object")) throw bad("INVALID_INPUT", '"parameters" must be an object');
   req.inputs.forEach((input, i) => {
     if (input === null || typeof input !== "object") throw bad("INVALID_INPUT", `inputs[${i}] must be an object {name, shape, datatype, data}`);
@@ -106,6 +128,14 @@ function checkRequest(doc: unknown): V2Request {
     });
   }
   return req;
+}
+
+/** What is wrong with an id, without echoing a long or binary one back. */
+function describeId(id: string): string {
+  if (id.length === 0) return "an empty string";
+  if (id.length > 128) return `${id.length} characters`;
+  const at = id.search(/[^\x20-\x7e]/);
+  return `a character that is not printable ASCII (U+${id.codePointAt(at)!.toString(16).toUpperCase().padStart(4, "0")}) at position ${at}`;
 }
 
 /**

@@ -74,10 +74,15 @@ export function events(count: number, opts: { seed?: number; shift?: number; mod
   });
 }
 
-export async function post(base: string, route: string, body: unknown, headers: Record<string, string> = {}) {
+/** The drift service's EVENTS_TOKEN in these tests: POST /v1/events and the routes that change state need it. */
+export const EVENTS_TOKEN = "drift-events-token-for-tests";
+
+/** POSTs with the EVENTS_TOKEN bearer unless `headers` says otherwise (`authorization: undefined` sends none). */
+export async function post(base: string, route: string, body: unknown, headers: Record<string, string | undefined> = {}) {
+  const all: Record<string, string | undefined> = { "content-type": "application/json", authorization: `Bearer ${EVENTS_TOKEN}`, ...headers };
   const res = await fetch(`${base}${route}`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
+    headers: Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined)),
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
