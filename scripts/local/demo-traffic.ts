@@ -18,6 +18,7 @@
 import path from "node:path";
 import { FEATURES, generateFraudData, type FraudData } from "@mlops/dev-fixtures";
 import { PROFILES } from "../../infra/profiles";
+import { bearer, readCredentials, type LocalCredentials } from "./credentials";
 import { ACCURACY_THRESHOLD, LOCAL_TIMINGS, LocalPlatformError, readState, resolveStateDir, STATE_DIR_ENV, type PlatformState } from "./layout";
 
 export interface DemoTrafficOptions {
@@ -70,9 +71,9 @@ const DRIFT_SHARE_WARNING = PROFILES.dev.alerts.driftShareWarning;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function getJson<T>(url: string): Promise<T | undefined> {
+async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<T | undefined> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
     if (!res.ok) {
       await res.arrayBuffer();
       return undefined;
@@ -113,6 +114,7 @@ class TrafficSender {
 
   constructor(
     private readonly state: PlatformState,
+    private readonly credentials: LocalCredentials,
     private readonly rowsPerRequest: number,
     private readonly feedbackDelayMs: number,
   ) {}
@@ -123,7 +125,7 @@ class TrafficSender {
     try {
       const res = await fetch(`${this.state.urls.serving}/invocations`, {
         method: "POST",
-        headers: { "content-type": "application/json", "x-request-id": requestId },
+        headers: { "content-type": "application/json", "x-request-id": requestId, ...bearer(this.credentials.servingApiKey) },
         body: JSON.stringify({ dataframe_split: { columns: FEATURES, data: rows } }),
         signal: AbortSignal.timeout(10_000),
       });
@@ -149,7 +151,7 @@ class TrafficSender {
     try {
       const res = await fetch(`${this.state.urls.monitor}/v1/feedback`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...bearer(this.credentials.feedbackToken) },
         body: JSON.stringify(due),
         signal: AbortSignal.timeout(10_000),
       });
@@ -172,7 +174,8 @@ interface Observation {
 }
 
 /** One look at the platform through its own APIs. */
-async function observe(state: PlatformState, since: string): Promise<Observation> {
+async function observe(state: PlatformState, credentials: LocalCredentials, since: string): Promise<Observation> {
+  const reader = bearer(credentials.readToken);
   const drift = await getJson<{ status: string; driftShare?: number; datasetDrift?: boolean }>(`${state.urls.drift}/v1/drift`);
   const obs: Observation = { firing: [], actions: [] };
   if (drift?.status === "ok") {
@@ -182,13 +185,14 @@ async function observe(state: PlatformState, since: string): Promise<Observation
   if (state.urls.monitor) {
     const quality = await getJson<{ variants: { variant: string; accuracy: number | null; labels: number }[] }>(
       `${state.urls.monitor}/v1/models/${state.model}/quality?window=${LOCAL_TIMINGS.qualityWindow}`,
+      reader,
     );
     const champion = quality?.variants.find((v) => v.variant === "champion");
     if (champion) {
       obs.accuracy = champion.accuracy ?? undefined;
       obs.labels = champion.labels;
     }
-    const actions = await getJson<{ actions: RecordedAction[] }>(`${state.urls.monitor}/v1/alerts/actions?model=${state.model}&limit=50`);
+    const actions = await getJson<{ actions: RecordedAction[] }>(`${state.urls.monitor}/v1/alerts/actions?model=${state.model}&limit=50`, reader);
     obs.actions = (actions?.actions ?? []).filter((a) => a.createdAt >= since);
   }
   if (state.urls.prometheus) {
@@ -226,7 +230,8 @@ export async function runDemoTraffic(opts: DemoTrafficOptions): Promise<DemoResu
 
   const baseline = new RowSource(generateFraudData({ rows: 50_000, seed }));
   const shifted = new RowSource(generateFraudData({ rows: 50_000, seed: seed + 1, shift: 1 }));
-  const sender = new TrafficSender(state, rowsPerRequest, (opts.feedbackDelaySeconds ?? 2) * 1000);
+  const credentials = readCredentials(state.credentialsFile);
+  const sender = new TrafficSender(state, credentials, rowsPerRequest, (opts.feedbackDelaySeconds ?? 2) * 1000);
   const expected = expectedMilestones(state);
   const milestones: Milestones = {};
 
@@ -252,7 +257,7 @@ export async function runDemoTraffic(opts: DemoTrafficOptions): Promise<DemoResu
   let obs: Observation = { firing: [], actions: [] };
   while (Date.now() - started < baselineMs) {
     await sleep(Math.min(5000, baselineMs - (Date.now() - started)));
-    obs = await observe(state, new Date(started).toISOString());
+    obs = await observe(state, credentials, new Date(started).toISOString());
     log(statusLine(`t+${Math.round((Date.now() - started) / 1000)}s`, sender, obs));
   }
 
@@ -263,7 +268,7 @@ export async function runDemoTraffic(opts: DemoTrafficOptions): Promise<DemoResu
   let lastPrint = 0;
   while (Date.now() - shiftAt < timeoutMs && !expected.every((m) => milestones[m] !== undefined)) {
     await sleep(2000);
-    obs = await observe(state, since);
+    obs = await observe(state, credentials, since);
     const at = Math.round((Date.now() - shiftAt) / 1000);
     const reach = (m: keyof Milestones, reached: boolean, message: () => string) => {
       if (reached && milestones[m] === undefined) {
@@ -362,6 +367,7 @@ async function main(): Promise<number> {
   if (state.urls.alertmanager) log(`  Alertmanager:         ${state.urls.alertmanager}`);
   log(`  metrics:              ${state.urls.servingMetrics}  ${state.urls.driftMetrics}${state.urls.monitorMetrics ? `  ${state.urls.monitorMetrics}` : ""}`);
   log(`  retraining requests:  ${path.join(state.stateDir, "logs", "retrain-requests.jsonl")}`);
+  log(`  credentials:          ${state.credentialsFile} (serving's API key, the monitor's read and feedback tokens)`);
   return result.completed ? 0 : 1;
 }
 

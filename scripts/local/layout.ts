@@ -17,6 +17,8 @@ export const DEFAULT_PORTS = {
   serving: 8080,
   drift: 8081,
   monitor: 8082,
+  /** The monitor's Alertmanager receiver, on a listener of its own (ALERT_PORT). */
+  monitorAlerts: 8084,
   retrainHook: 8089,
   servingMetrics: 9100,
   driftMetrics: 9101,
@@ -117,6 +119,8 @@ export interface PlatformState {
   };
   /** The demo data the traffic generator replays. */
   demo: { trainCsv: string; modelDir: string };
+  /** The callers' credentials (scripts/local/credentials.ts), readable by the user only. */
+  credentialsFile: string;
   components: ComponentState[];
 }
 

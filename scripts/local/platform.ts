@@ -5,7 +5,6 @@
  * directory on disk stands in for the MLflow registry. PostgreSQL, Prometheus and Alertmanager are the
  * Debian packages; each is skipped, saying how to install it, when missing.
  */
-import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -25,6 +24,7 @@ import {
 } from "./layout";
 import { alertmanagerArgs, alertmanagerBinary, INSTALL_HINT, localAlertmanagerConfig, localAlertRules, prometheusArgs, prometheusBinary, prometheusConfig } from "./monitoring";
 import { postgresBinDir, startPostgresCluster, type PostgresCluster } from "@mlops/dev-fixtures/postgres";
+import { generateCredentials, writeCredentialFiles } from "./credentials";
 import { buildStaleServices, ensureDemoAssets } from "./prepare";
 import { Supervisor, type ProcessSpec } from "./processes";
 import { startRetrainHook, type RetrainHook, type RetrainRequest } from "./retrain-hook";
@@ -120,11 +120,12 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       components.push({ name: "postgres", status: "running", url: postgres.url("monitor"), pid: postgres.pid });
     }
 
-    const webhookSecret = randomBytes(24).toString("hex");
+    const credentials = generateCredentials();
+    const files = writeCredentialFiles(dirs.config, credentials);
     if (databaseUrl) {
       hook = await startRetrainHook({
         port: ports.retrainHook,
-        secret: webhookSecret,
+        secret: credentials.retrainWebhookSecret,
         logFile: path.join(dirs.logs, "retrain-requests.jsonl"),
         onRequest: (r) => (opts.onRetrainRequest ?? (() => undefined))(r),
       });
@@ -133,10 +134,16 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
         DATABASE_URL: databaseUrl,
         QUALITY_WINDOWS: `${LOCAL_TIMINGS.qualityWindow},1h,24h`,
         QUALITY_REFRESH_S: String(LOCAL_TIMINGS.qualityRefreshS),
+        MODELS_CONFIG: JSON.stringify({ [MODEL_NAME]: {} }),
         ALERT_ACTIONS: JSON.stringify(LOCAL_ALERT_ACTIONS),
         RETRAIN_WEBHOOK_URL: hook.url,
-        WEBHOOK_SECRET: webhookSecret,
+        RETRAIN_WEBHOOK_SECRET: credentials.retrainWebhookSecret,
         WEBHOOK_BACKOFF_MS: "1000",
+        EVENTS_TOKEN: credentials.monitorEventsToken,
+        FEEDBACK_TOKEN: credentials.feedbackToken,
+        READ_TOKEN: credentials.readToken,
+        ALERT_RECEIVER_TOKEN: credentials.alertReceiverToken,
+        ALERT_PORT: String(ports.monitorAlerts),
       });
     }
 
@@ -146,16 +153,19 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       EVALUATION_INTERVAL_S: String(LOCAL_TIMINGS.driftEvaluationS),
       WINDOW_MAX_ROWS: String(LOCAL_TIMINGS.driftWindowRows),
       WINDOW_DURATION_S: String(LOCAL_TIMINGS.driftWindowS),
+      EVENTS_TOKEN: credentials.driftEventsToken,
     });
     await runNodeService("serving", "/v2/health/ready", {
       MODEL_NAME,
       MODEL_URI: pathToFileURL(demo.modelDir).href,
       MODEL_CACHE_DIR: dirs.modelCache,
       EVENT_SINKS: [url(ports.drift), ...(databaseUrl ? [url(ports.monitor)] : [])].join(","),
+      EVENT_SINK_TOKENS: [credentials.driftEventsToken, ...(databaseUrl ? [credentials.monitorEventsToken] : [])].join(","),
       EVENT_FLUSH_MS: String(LOCAL_TIMINGS.eventFlushMs),
+      API_KEYS_FILE: files.apiKeys,
     });
 
-    await startMonitoringStack(runManaged, ports, dirs, Boolean(databaseUrl), components);
+    await startMonitoringStack(runManaged, ports, dirs, Boolean(databaseUrl), components, files.alertToken);
 
     const running = (name: ComponentState["name"]) => components.some((c) => c.name === name && c.status === "running");
     const state: PlatformState = {
@@ -175,6 +185,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
         ...(running("alertmanager") ? { alertmanager: url(ports.alertmanager) } : {}),
       },
       demo: { trainCsv: demo.trainCsv, modelDir: demo.modelDir },
+      credentialsFile: files.credentials,
       components,
     };
     writeState(stateDir, state);
@@ -189,13 +200,20 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
 /** Starts a supervised process and records it as a running component reachable at `where`. */
 type RunManaged = (name: ComponentName, spec: Omit<ProcessSpec, "name">, where: string) => Promise<void>;
 
-async function startMonitoringStack(runManaged: RunManaged, ports: Ports, dirs: Record<"config" | "prometheus" | "alertmanager", string>, withMonitor: boolean, components: ComponentState[]): Promise<void> {
+async function startMonitoringStack(
+  runManaged: RunManaged,
+  ports: Ports,
+  dirs: Record<"config" | "prometheus" | "alertmanager", string>,
+  withMonitor: boolean,
+  components: ComponentState[],
+  alertTokenFile: string,
+): Promise<void> {
   const prometheus = prometheusBinary();
   const alertmanager = alertmanagerBinary();
   const runAlertmanager = Boolean(alertmanager && prometheus && withMonitor);
   if (runAlertmanager) {
     const config = path.join(dirs.config, "alertmanager.yml");
-    writeFileSync(config, localAlertmanagerConfig(ports));
+    writeFileSync(config, localAlertmanagerConfig(ports, alertTokenFile));
     const where = `http://127.0.0.1:${ports.alertmanager}`;
     await runManaged("alertmanager", { command: alertmanager!, args: alertmanagerArgs(config, dirs.alertmanager, ports.alertmanager), readyUrl: `${where}/-/ready` }, where);
   } else {

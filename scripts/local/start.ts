@@ -35,11 +35,13 @@ export function summary(state: PlatformState): string {
   }
   lines.push(
     "",
-    `  the model:     curl -s ${state.urls.serving}/v2/models/${state.model}   (predict: POST .../infer, or /invocations)`,
+    `  credentials:   ${state.credentialsFile}   (serving's API key, the monitor's tokens; readable by you only)`,
+    `  the model:     curl -s -H "authorization: Bearer $(node -p 'require(${JSON.stringify(state.credentialsFile)}).servingApiKey')" ${state.urls.serving}/v2/models/${state.model}`,
+    `                 (predict: POST .../infer, or /invocations, with the same header)`,
     `  drift report:  ${state.urls.driftReport}`,
     `  metrics:       ${state.urls.servingMetrics}  ${state.urls.driftMetrics}${state.urls.monitorMetrics ? `  ${state.urls.monitorMetrics}` : ""}`,
     ...(state.urls.prometheus ? [`  alerts:        ${state.urls.prometheus}/alerts`] : []),
-    ...(state.urls.monitor ? [`  actions:       ${state.urls.monitor}/v1/alerts/actions`] : []),
+    ...(state.urls.monitor ? [`  actions:       ${state.urls.monitor}/v1/alerts/actions   (authorization: Bearer <readToken>)`] : []),
     `  logs:          ${path.join(state.stateDir, "logs")}`,
     "",
     `Next, in another terminal: ${demoTrafficCommand(state.stateDir)}      Ctrl-C here stops everything.`,

@@ -55,15 +55,19 @@ describe("generated configuration", () => {
     expect(parse(prometheusConfig(DEFAULT_PORTS, rules, false, false)).alerting).toBeUndefined();
   });
 
-  test("amtool accepts the Alertmanager config, which sends the platform's alerts to the monitor", () => {
+  test("amtool accepts the Alertmanager config, which sends the platform's alerts to the monitor's receiver port with its token", () => {
     const config = path.join(dir, "alertmanager.yml");
-    const text = localAlertmanagerConfig(DEFAULT_PORTS);
+    const tokenFile = path.join(dir, "alert-receiver-token");
+    writeFileSync(tokenFile, "x".repeat(32));
+    const text = localAlertmanagerConfig(DEFAULT_PORTS, tokenFile);
     writeFileSync(config, text);
     const check = tool("amtool", ["check-config", config]);
     expect(check.output).toContain("SUCCESS");
     expect(check.status).toBe(0);
-    const receivers = parse(text).receivers as { name: string; webhook_configs?: { url: string }[] }[];
-    expect(receivers.find((r) => r.name === "mlops-monitor")!.webhook_configs![0].url).toBe("http://127.0.0.1:8082/v1/alerts");
+    const receivers = parse(text).receivers as { name: string; webhook_configs?: { url: string; http_config?: unknown }[] }[];
+    const monitor = receivers.find((r) => r.name === "mlops-monitor")!.webhook_configs![0];
+    expect(monitor.url).toBe(`http://127.0.0.1:${DEFAULT_PORTS.monitorAlerts}/v1/alerts`);
+    expect(monitor.http_config).toEqual({ authorization: { type: "Bearer", credentials_file: tokenFile } });
   });
 });
 

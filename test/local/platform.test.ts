@@ -7,10 +7,11 @@
  * once they have stopped.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { isAlive, statePath, type PlatformState } from "../../scripts/local/layout";
+import { bearer, readCredentials } from "../../scripts/local/credentials";
 import { runDemoTraffic, type DemoResult } from "../../scripts/local/demo-traffic";
 import { metricValue } from "../helpers/metrics";
 
@@ -79,6 +80,25 @@ describe("the local platform (npm start + npm run demo:traffic)", () => {
     expect(requests.some((r) => r.model === state.model && r.alertname === action!.alertname)).toBe(true);
   });
 
+  test("every service asks for its own credential; the callers' credentials are readable by the user only", async () => {
+    expect(statSync(state.credentialsFile).mode & 0o777).toBe(0o600);
+    const c = readCredentials(state.credentialsFile);
+    const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+    const forged = { events: [{ id: "forged:0", requestId: "forged", model: state.model, version: "1", variant: "champion", timestamp: new Date().toISOString(), features: {}, outputs: { label: 1 } }] };
+
+    expect((await post(`${state.urls.serving}/invocations`, { dataframe_split: { columns: [], data: [] } })).status).toBe(401);
+    expect((await post(`${state.urls.monitor}/v1/events`, forged)).status).toBe(401);
+    // Serving's drift token does not open the monitor, nor the other way round.
+    expect((await post(`${state.urls.monitor}/v1/events`, forged, bearer(c.driftEventsToken))).status).toBe(401);
+    expect((await post(`${state.urls.drift}/v1/events`, forged, bearer(c.monitorEventsToken))).status).toBe(401);
+    expect((await post(`${state.urls.monitor}/v1/feedback`, { prediction_id: "forged:0", actual: 0 }, bearer(c.monitorEventsToken))).status).toBe(401);
+    expect((await fetch(`${state.urls.monitor}/v1/alerts/actions`)).status).toBe(401);
+    expect((await fetch(`${state.urls.monitor}/v1/alerts/actions`, { headers: bearer(c.readToken) })).status).toBe(200);
+    // The receiver is not on the API port, whatever the token.
+    expect((await post(`${state.urls.monitor}/v1/alerts`, { version: "4", alerts: [] }, bearer(c.alertReceiverToken))).status).toBe(404);
+  });
+
   test("the launcher names the demo's command for its state directory", () => {
     expect(output).toContain(`Next, in another terminal: npm run demo:traffic -- --state-dir ${stateDir}`);
   });
@@ -113,7 +133,7 @@ async function succeededRetrain(state: PlatformState, seen: RecordedAction[]): P
   let actions = seen;
   while (!actions.some(isDone) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 500));
-    const res = await fetch(`${state.urls.monitor}/v1/alerts/actions?model=${state.model}&limit=50`);
+    const res = await fetch(`${state.urls.monitor}/v1/alerts/actions?model=${state.model}&limit=50`, { headers: bearer(readCredentials(state.credentialsFile).readToken) });
     actions = ((await res.json()) as { actions: RecordedAction[] }).actions;
   }
   return actions.find(isDone);
