@@ -1,6 +1,8 @@
 /** Ports and names of PRODUCT.md ("Ports, names, namespaces"); every component and test takes them from here. */
 export const PORTS = {
   api: 8080,
+  /** The monitor's Alertmanager receiver (POST /v1/alerts): a listener of its own, reachable only from Alertmanager. */
+  alerts: 8081,
   metrics: 9090,
   mlflow: 5000,
   postgres: 5432,
@@ -36,3 +38,11 @@ export const servingName = (model: string) => `serving-${model}`;
 export const driftName = (model: string) => `drift-${model}`;
 export const MLFLOW_NAME = "mlflow";
 export const MONITOR_NAME = "monitor";
+
+/**
+ * The operations add-ons' namespaces and service accounts (issue 14): Velero (backups) on every cloud,
+ * the log shipper where the cloud has no built-in agent (Fluent Bit on EKS). Each cloud's workload
+ * identity trusts exactly these service accounts.
+ */
+export const VELERO_SERVICE_ACCOUNT = { namespace: "velero", name: "velero" } as const;
+export const LOG_SHIPPER_SERVICE_ACCOUNT = { namespace: "logging", name: "fluent-bit" } as const;

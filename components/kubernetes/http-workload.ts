@@ -30,6 +30,13 @@ export interface HttpWorkloadArgs {
   /** Annotations of the Deployment itself. */
   annotations?: Record<string, string>;
   writablePaths?: WritablePath[];
+  /**
+   * Secrets mounted read-only as directories (never with subPath, so a rotated Secret reaches the
+   * running pod): credentials a service reads from a file, such as serving's API keys.
+   */
+  secretFiles?: SecretFiles[];
+  /** Ports besides `http` and `metrics`, on the container and the Service (the monitor's Alertmanager receiver). */
+  extraPorts?: { name: string; port: number }[];
   /** Allowance for a slow start (model download): failureThreshold x 5 s before liveness applies. */
   startupFailureThreshold?: number;
   /** Seconds to finish in-flight work after SIGTERM (the services drain and flush their queues). */
@@ -51,6 +58,17 @@ export interface HttpWorkloadArgs {
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
+/** A Secret mounted as a read-only directory: each key is a file under `mountPath`. */
+export interface SecretFiles {
+  /** Volume name in the pod. */
+  name: string;
+  secretName: pulumi.Input<string>;
+  mountPath: string;
+}
+
+/** Owner and group (the pod's fsGroup) may read; nobody may write or execute. */
+const SECRET_FILE_MODE = 0o440;
+
 export interface HttpWorkload {
   deployment: k8s.apps.v1.Deployment;
   service: k8s.core.v1.Service;
@@ -63,6 +81,8 @@ export function createHttpWorkload(parent: pulumi.Resource, args: HttpWorkloadAr
   const labels = { ...recommendedLabels({ name: args.app, instance: args.name, component: args.component, version: args.version }), ...(args.extraLabels ?? {}) };
   const selector = selectorLabels({ name: args.app, instance: args.name });
   const opts = { parent };
+  const extraPorts = args.extraPorts ?? [];
+  const secretFiles = args.secretFiles ?? [];
   const podSpec = buildPodSpec({
     uid: UIDS.node,
     terminationGracePeriodSeconds: args.terminationGracePeriodSeconds ?? 30,
@@ -82,6 +102,7 @@ export function createHttpWorkload(parent: pulumi.Resource, args: HttpWorkloadAr
         ports: [
           { name: "http", containerPort: PORTS.api },
           { name: "metrics", containerPort: PORTS.metrics },
+          ...extraPorts.map((p) => ({ name: p.name, containerPort: p.port })),
         ],
         resources: args.resources,
         probes: {
@@ -90,10 +111,12 @@ export function createHttpWorkload(parent: pulumi.Resource, args: HttpWorkloadAr
           startup: httpProbe("/health/live", "http", { periodSeconds: 5, failureThreshold: args.startupFailureThreshold ?? 12 }),
         },
         writablePaths: [{ name: "tmp", mountPath: "/tmp", sizeLimit: "256Mi" }, ...(args.writablePaths ?? [])],
+        readOnlyMounts: secretFiles.length ? secretFiles.map((f) => ({ name: f.name, mountPath: f.mountPath })) : undefined,
         // Endpoints controllers need a moment to stop routing here before the process drains.
         preStopSleepSeconds: 5,
       },
     ],
+    extraVolumes: secretFiles.length ? secretFiles.map((f) => ({ name: f.name, secret: { secretName: f.secretName, defaultMode: SECRET_FILE_MODE } })) : undefined,
   });
 
   const annotations = { ...(args.annotations ?? {}), ...(args.readinessAfterDeploy ? { [SKIP_AWAIT_ANNOTATION]: "true" } : {}) };
@@ -124,6 +147,7 @@ export function createHttpWorkload(parent: pulumi.Resource, args: HttpWorkloadAr
         ports: [
           { name: "http", port: PORTS.api, targetPort: "http", protocol: "TCP" },
           { name: "metrics", port: PORTS.metrics, targetPort: "metrics", protocol: "TCP" },
+          ...extraPorts.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
         ],
       },
     },

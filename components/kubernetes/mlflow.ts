@@ -18,7 +18,20 @@ export interface MlflowServiceUser {
   username: string;
   /** Permission on each model of `models`; none for an account that only reads /metrics. */
   permission?: MlflowPermission;
+  /**
+   * Downloads the models' files: MLflow authorizes its artifact proxy by the experiment that holds
+   * them, not by the registered model, so the account also gets READ on the experiments holding the
+   * models' versions (bootstrap_users.py finds them; the CronJob follows new versions).
+   */
+  readsArtifacts?: boolean;
 }
+
+/**
+ * What an account has on everything it was not granted: nothing. Each service account gets exactly
+ * its grants (bootstrap_users.py); people get theirs from an admin, and MLflow gives MANAGE to the
+ * creator of an experiment or a registered model.
+ */
+export const MLFLOW_DEFAULT_PERMISSION = "NO_PERMISSIONS";
 
 export interface MlflowArgs {
   namespace: pulumi.Input<string>;
@@ -191,7 +204,7 @@ export class Mlflow extends pulumi.ComponentResource {
         authDbEnv,
         { name: "MLFLOW_AUTH_ADMIN_USERNAME", value: ADMIN_USERNAME },
         secretEnv("MLFLOW_AUTH_ADMIN_PASSWORD", admin.metadata.name, "password"),
-        { name: "MLFLOW_AUTH_DEFAULT_PERMISSION", value: "READ" },
+        { name: "MLFLOW_AUTH_DEFAULT_PERMISSION", value: MLFLOW_DEFAULT_PERMISSION },
         { name: "MLFLOW_AUTH_CONFIG_PATH", value: "/tmp/auth/basic_auth.ini" },
         secretEnv("MLFLOW_FLASK_SERVER_SECRET_KEY", server.metadata.name, "flask-secret-key"),
       ],
@@ -272,7 +285,7 @@ export class Mlflow extends pulumi.ComponentResource {
     const usersSpec = args.users.map((u, i) => ({
       username: u.username,
       passwordEnv: `USER_PASSWORD_${i}`,
-      permissions: u.permission ? args.models.map((model) => ({ model, permission: u.permission })) : [],
+      permissions: u.permission ? args.models.map((model) => ({ model, permission: u.permission, ...(u.readsArtifacts ? { artifactsPermission: "READ" } : {}) })) : [],
     }));
     const bootstrap: ContainerSpec = {
       name: "bootstrap-users",

@@ -18,6 +18,11 @@ const DRIFT_SINGLETON_REASON =
 /** Label on every object of a model's serving and drift workloads. */
 export const MODEL_LABEL = "mlops-platform/model";
 
+/** Where serving's API keys Secret is mounted (a directory: a rotated Secret reaches the running pods), and its file. */
+export const API_KEYS_DIR = "/etc/mlops/api-keys";
+export const API_KEYS_FILE_KEY = "keys.json";
+export const API_KEYS_FILE = `${API_KEYS_DIR}/${API_KEYS_FILE_KEY}`;
+
 /** What every service of ours needs to talk to MLflow: its URL and its own account. */
 export interface MlflowAccess {
   trackingUri: string;
@@ -64,6 +69,10 @@ export interface ModelServingArgs extends CommonArgs {
   eventSampleRate: number;
   /** Base URLs receiving the prediction events: the model's drift detector and the monitor. */
   eventSinks: string[];
+  /** Secret with `tokens`: EVENT_SINK_TOKENS, the sinks' bearer tokens comma-joined in `eventSinks`' order. */
+  eventSinkTokensSecretName: pulumi.Input<string>;
+  /** Secret with `keys.json` (API_KEYS_FILE): the inference API's clients, their keys and rates. */
+  apiKeysSecretName: pulumi.Input<string>;
 }
 
 /** One model's inference server: Deployment, Service, HPA on CPU, PDB (prod), ServiceMonitor. */
@@ -98,11 +107,15 @@ export class ModelServing extends pulumi.ComponentResource {
         ...challenger,
         ...mlflowEnv(args.mlflow),
         { name: "EVENT_SINKS", value: args.eventSinks.join(",") },
+        secretEnv("EVENT_SINK_TOKENS", args.eventSinkTokensSecretName, "tokens"),
+        // Inference is always authenticated and rate-limited per client.
+        { name: "API_KEYS_FILE", value: API_KEYS_FILE },
         { name: "EVENT_SAMPLE_RATE", value: String(args.eventSampleRate) },
         { name: "RELOAD_INTERVAL_S", value: String(args.reloadIntervalSeconds) },
         { name: "MODEL_CACHE_DIR", value: "/tmp/models" },
       ],
       writablePaths: [],
+      secretFiles: [{ name: "api-keys", secretName: args.apiKeysSecretName, mountPath: API_KEYS_DIR }],
       // Downloading and warming a model takes a while: 5 minutes before liveness counts.
       startupFailureThreshold: 60,
       terminationGracePeriodSeconds: 45,
@@ -127,8 +140,13 @@ export interface DriftDetectorArgs extends CommonArgs {
   windowRows: number;
   datasetDriftShare: number;
   methods: Record<string, string>;
-  /** Receives a signed JSON body when the verdict changes. */
-  webhook?: { url: string; secretName: pulumi.Input<string> };
+  /** Secret with `token`: EVENTS_TOKEN, the bearer token its model's serving sends with the events. */
+  eventsTokenSecretName: pulumi.Input<string>;
+  /**
+   * Receives a signed JSON body when the verdict changes: Secrets with `urls` (WEBHOOK_URLS, which may
+   * carry a token) and with `secret` (WEBHOOK_SECRET, drift's own signing key).
+   */
+  webhook?: { urlsSecretName: pulumi.Input<string>; signingSecretName: pulumi.Input<string> };
 }
 
 /**
@@ -160,8 +178,9 @@ export class DriftDetector extends pulumi.ComponentResource {
         { name: "EVALUATION_INTERVAL_S", value: String(args.evaluationIntervalSeconds) },
         { name: "WINDOW_MAX_ROWS", value: String(args.windowRows) },
         { name: "DRIFT_CONFIG", value: JSON.stringify(driftConfig(args)) },
+        secretEnv("EVENTS_TOKEN", args.eventsTokenSecretName, "token"),
         ...mlflowEnv(args.mlflow),
-        ...(args.webhook ? [{ name: "WEBHOOK_URLS", value: args.webhook.url }, secretEnv("WEBHOOK_SECRET", args.webhook.secretName, "secret")] : []),
+        ...(args.webhook ? [secretEnv("WEBHOOK_URLS", args.webhook.urlsSecretName, "urls"), secretEnv("WEBHOOK_SECRET", args.webhook.signingSecretName, "secret")] : []),
       ],
       startupFailureThreshold: 60,
       // Its reference profile is logged with the model version: until that is registered, drift waits, not ready.
@@ -205,29 +224,48 @@ export interface ModelQuality {
   positiveClass?: string | number | boolean;
 }
 
+/** Names of the Secrets (each with a `token` key) holding the monitor's four bearer tokens. */
+export interface MonitorTokenSecrets {
+  /** EVENTS_TOKEN: serving's prediction events (POST /v1/events). */
+  events: pulumi.Input<string>;
+  /** FEEDBACK_TOKEN: ground-truth labels (POST /v1/feedback), held by the platform API for people. */
+  feedback: pulumi.Input<string>;
+  /** READ_TOKEN: the quality reads and the actions (GET /v1/models..., GET /v1/alerts/actions). */
+  read: pulumi.Input<string>;
+  /** ALERT_RECEIVER_TOKEN: Alertmanager's POST /v1/alerts, on the alerts port. */
+  alertReceiver: pulumi.Input<string>;
+}
+
 export interface QualityMonitorArgs extends CommonArgs {
   replicas: number;
-  /** MODELS_CONFIG: the models whose outputs differ from the monitor's defaults (none: the variable is left out). */
+  /**
+   * MODELS_CONFIG: every served model, with `{}` for the monitor's defaults. The monitor accepts
+   * events only for the models named here, so it must name at least one.
+   */
   models: Record<string, ModelQuality>;
   podDisruptionBudget?: { minAvailable: number };
   /** Secret with `database-url` (its own database and role). */
   databaseSecretName: pulumi.Input<string>;
   retentionDays: number;
-  alertActions: AlertAction[];
-  /** Secret with `secret`: signs the retraining webhooks. */
-  webhookSecretName: pulumi.Input<string>;
-  /** Secret with `token`: Alertmanager's bearer token on POST /v1/alerts. */
-  alertTokenSecretName: pulumi.Input<string>;
+  /** Secret with `alert-actions`: ALERT_ACTIONS (JSON of AlertAction), whose retrain urls may carry a token. None: no actions. */
+  alertActionsSecretName?: pulumi.Input<string>;
+  /** Secret with `secret`: RETRAIN_WEBHOOK_SECRET, signs the retraining calls (drift's webhooks have their own key). */
+  retrainSigningSecretName: pulumi.Input<string>;
+  tokenSecrets: MonitorTokenSecrets;
 }
 
 /** The platform's model-quality monitor and Alertmanager receiver. */
 export class QualityMonitor extends pulumi.ComponentResource {
   readonly workload: HttpWorkload;
   readonly url: string;
+  /** Alertmanager's receiver: a port of its own (ALERT_PORT) that only Alertmanager's pods may reach. */
+  readonly alertsUrl: string;
 
   constructor(name: string, args: QualityMonitorArgs, opts?: pulumi.ComponentResourceOptions) {
+    if (Object.keys(args.models).length === 0) throw new Error("QualityMonitor: models is empty; the monitor refuses the events of models it is not configured for, so it needs at least one");
     super("mlops:kubernetes:QualityMonitor", name, {}, opts);
     this.url = serviceUrl(MONITOR_NAME, args.namespaceName, PORTS.api);
+    this.alertsUrl = monitorAlertsUrl(args.namespaceName);
     this.workload = createHttpWorkload(this, {
       namespace: args.namespace,
       name: MONITOR_NAME,
@@ -240,12 +278,18 @@ export class QualityMonitor extends pulumi.ComponentResource {
       env: [
         secretEnv("DATABASE_URL", args.databaseSecretName, "database-url"),
         { name: "RETENTION_DAYS", value: String(args.retentionDays) },
-        { name: "ALERT_ACTIONS", value: JSON.stringify(args.alertActions) },
-        ...(Object.keys(args.models).length ? [{ name: "MODELS_CONFIG", value: JSON.stringify(args.models) }] : []),
-        secretEnv("WEBHOOK_SECRET", args.webhookSecretName, "secret"),
-        secretEnv("ALERT_RECEIVER_TOKEN", args.alertTokenSecretName, "token"),
+        { name: "ALERT_PORT", value: String(PORTS.alerts) },
+        ...(args.alertActionsSecretName ? [secretEnv("ALERT_ACTIONS", args.alertActionsSecretName, "alert-actions")] : []),
+        { name: "MODELS_CONFIG", value: JSON.stringify(args.models) },
+        secretEnv("EVENTS_TOKEN", args.tokenSecrets.events, "token"),
+        secretEnv("FEEDBACK_TOKEN", args.tokenSecrets.feedback, "token"),
+        secretEnv("READ_TOKEN", args.tokenSecrets.read, "token"),
+        secretEnv("ALERT_RECEIVER_TOKEN", args.tokenSecrets.alertReceiver, "token"),
+        secretEnv("RETRAIN_WEBHOOK_SECRET", args.retrainSigningSecretName, "secret"),
         ...mlflowEnv(args.mlflow),
       ],
+      // POST /v1/alerts is served only there; the network policies open it to Alertmanager alone.
+      extraPorts: [{ name: "alerts", port: PORTS.alerts }],
       terminationGracePeriodSeconds: 45,
       podDisruptionBudget: args.podDisruptionBudget,
       serviceMonitor: { component: "monitor", dependsOn: [args.monitoringCrds] },
@@ -254,4 +298,9 @@ export class QualityMonitor extends pulumi.ComponentResource {
     });
     this.registerOutputs({ url: this.url });
   }
+}
+
+/** Alertmanager's webhook URL: the monitor's alerts port, never its API port. */
+export function monitorAlertsUrl(namespace: string): string {
+  return `${serviceUrl(MONITOR_NAME, namespace, PORTS.alerts)}/v1/alerts`;
 }

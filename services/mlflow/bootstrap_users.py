@@ -5,11 +5,17 @@ with the admin credentials in MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWOR
 MLOPS_MLFLOW_USERS, a JSON list:
 
     [{"username": "svc-serving", "passwordEnv": "USER_PASSWORD_0",
-      "permissions": [{"model": "fraud-detector", "permission": "READ"}]}]
+      "permissions": [{"model": "fraud-detector", "permission": "READ", "artifactsPermission": "READ"}]}]
 
 Passwords come from the named environment variables (Kubernetes Secrets), never from the spec.
-It uses MLflow's auth REST API only (users/create, users/update-password,
-registered-models/permissions/create|update), with the standard library, so it runs in the MLflow
+The server's default permission is NO_PERMISSIONS, so these grants are all a service account has.
+`artifactsPermission` is for accounts that download a model's files: MLflow's artifact proxy
+authorizes a download by the experiment holding the files, not by the registered model, so the
+account also gets that permission on every experiment holding a version of the model (found from
+each version's download URI, `mlflow-artifacts:/<experiment id>/...`); the CronJob follows new versions.
+It uses MLflow's REST API only (users/create, users/update-password,
+registered-models/permissions/create|update, model-versions/search, model-versions/get-download-uri,
+experiments/permissions/create|update), with the standard library, so it runs in the MLflow
 image as is. A model that is not registered yet is reported and skipped: the CronJob grants it later.
 Exit 0 when every user exists with its password and every permission of a registered model is set.
 """
@@ -17,9 +23,11 @@ Exit 0 when every user exists with its password and every permission of a regist
 import base64
 import json
 import os
+import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 PERMISSIONS = {"READ", "EDIT", "MANAGE", "NO_PERMISSIONS"}
@@ -40,8 +48,10 @@ class MlflowAuthApi:
         self.headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
         self.timeout = timeout
 
-    def call(self, method: str, path: str, body: dict) -> tuple:
-        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method=method, headers=self.headers)
+    def call(self, method: str, path: str, body: dict = None, query: dict = None) -> tuple:
+        url = self.base + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(url, data=data, method=method, headers=self.headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as res:
                 return res.status, _json(res.read())
@@ -101,6 +111,8 @@ def parse_spec(raw: str, env: dict) -> list:
         for j, p in enumerate(perms):
             if not isinstance(p, dict) or not isinstance(p.get("model"), str) or p.get("permission") not in PERMISSIONS:
                 raise BootstrapError(f"{where}.permissions[{j}]: expected {{model, permission}} with permission one of {sorted(PERMISSIONS)}")
+            if "artifactsPermission" in p and p["artifactsPermission"] not in PERMISSIONS:
+                raise BootstrapError(f"{where}.permissions[{j}].artifactsPermission: expected one of {sorted(PERMISSIONS)}")
         users.append({"username": user["username"], "password": env[password_env], "permissions": perms})
     return users
 
@@ -132,6 +144,51 @@ def ensure_permission(api: MlflowAuthApi, username: str, model: str, permission:
     raise _fail(f"granting {permission} on {model} to {username}", status, body)
 
 
+# `mlflow-artifacts:/12/...` or `mlflow-artifacts://host:5000/12/...`: the experiment the proxy authorizes by.
+_PROXIED_EXPERIMENT = re.compile(r"^mlflow-artifacts:(?://[^/]*)?/+(\d+)(?:/|$)")
+
+
+def experiment_of(artifact_uri: str):
+    m = _PROXIED_EXPERIMENT.match(artifact_uri or "")
+    return m.group(1) if m else None
+
+
+def model_experiments(api: MlflowAuthApi, model: str) -> list:
+    """The experiments holding the files of the model's versions (none when it has no version yet)."""
+    found = set()
+    page_token = None
+    while True:
+        query = {"filter": f"name='{model}'", "max_results": "200", **({"page_token": page_token} if page_token else {})}
+        status, body = api.call("GET", "/api/2.0/mlflow/model-versions/search", query=query)
+        if status != 200:
+            raise _fail(f"listing the versions of {model}", status, body)
+        for version in body.get("model_versions", []):
+            # A version's source is often already the proxied location; otherwise ask where its files are.
+            experiment = experiment_of(version.get("source", ""))
+            if experiment is None:
+                status, uri = api.call("GET", "/api/2.0/mlflow/model-versions/get-download-uri", query={"name": model, "version": str(version.get("version"))})
+                if status != 200:
+                    raise _fail(f"finding the files of {model} version {version.get('version')}", status, uri)
+                experiment = experiment_of(uri.get("artifact_uri", ""))
+            if experiment is not None:
+                found.add(experiment)
+        page_token = body.get("next_page_token")
+        if not page_token:
+            return sorted(found, key=int)
+
+
+def ensure_experiment_permission(api: MlflowAuthApi, username: str, experiment_id: str, permission: str) -> str:
+    body_in = {"experiment_id": experiment_id, "username": username, "permission": permission}
+    status, body = api.call("POST", "/api/2.0/mlflow/experiments/permissions/create", body_in)
+    if status == 200:
+        return "granted"
+    if _exists(status, body):
+        status, body = api.call("PATCH", "/api/2.0/mlflow/experiments/permissions/update", body_in)
+        if status == 200:
+            return "updated"
+    raise _fail(f"granting {permission} on experiment {experiment_id} to {username}", status, body)
+
+
 def run(env: dict) -> int:
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLOPS_MLFLOW_USERS"):
         if not env.get(name):
@@ -140,12 +197,20 @@ def run(env: dict) -> int:
     api = MlflowAuthApi(env["MLFLOW_TRACKING_URI"], env["MLFLOW_TRACKING_USERNAME"], env["MLFLOW_TRACKING_PASSWORD"])
     api.wait_ready(float(env.get("MLOPS_WAIT_SECONDS", "300")))
     pending = 0
+    experiments = {}  # model -> its experiments, looked up once per run
     for user in users:
         log("user", username=user["username"], result=ensure_user(api, user["username"], user["password"]))
         for p in user["permissions"]:
             result = ensure_permission(api, user["username"], p["model"], p["permission"])
             pending += result == "pending"
             log("permission", username=user["username"], model=p["model"], permission=p["permission"], result=result)
+            if result == "pending" or not p.get("artifactsPermission"):
+                continue
+            if p["model"] not in experiments:
+                experiments[p["model"]] = model_experiments(api, p["model"])
+            for experiment_id in experiments[p["model"]]:
+                granted = ensure_experiment_permission(api, user["username"], experiment_id, p["artifactsPermission"])
+                log("experiment-permission", username=user["username"], model=p["model"], experiment=experiment_id, permission=p["artifactsPermission"], result=granted)
     log("done", users=len(users), pendingPermissions=pending)
     return 0
 

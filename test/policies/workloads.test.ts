@@ -3,6 +3,7 @@ import { workloadsHelmChartPinned } from "../../policies/rules/workloads/helm-ch
 import { workloadsImagePinned } from "../../policies/rules/workloads/image-pinned";
 import { workloadsImageProvenance } from "../../policies/rules/workloads/image-provenance";
 import { workloadsNoClusterAdmin } from "../../policies/rules/workloads/no-cluster-admin";
+import { credentialUrlsIn, isCredentialParameter, workloadsNoCredentialUrls } from "../../policies/rules/workloads/no-credential-urls";
 import { workloadsNoDefaultNamespace } from "../../policies/rules/workloads/no-default-namespace";
 import { workloadsNoNodePort } from "../../policies/rules/workloads/no-nodeport";
 import { workloadsNoPublicLoadBalancer } from "../../policies/rules/workloads/no-public-load-balancer";
@@ -18,6 +19,8 @@ import { isSecretName } from "../../policies/rules/support/secrets";
 import { parseImage } from "../../policies/rules/support/images";
 import type { DeclaredResource } from "../../scripts/plan/harness";
 import { check, DEPLOYMENT, goodDeployment, messages, resource, SERVICE, UNKNOWN } from "../helpers/policy-engine";
+import { plan } from "../helpers/plan";
+import { listStacks } from "../../scripts/plan/stack-config";
 import { runCases, type RuleCase } from "./support/cases";
 
 const deployment = (o: Parameters<typeof goodDeployment>[0] = {}, extra: Partial<DeclaredResource> = {}) => resource(DEPLOYMENT, goodDeployment(o), { name: "serving-fraud-detector", ...extra });
@@ -200,6 +203,31 @@ const cases: RuleCase[] = [
     ],
   },
   {
+    rule: workloadsNoCredentialUrls,
+    mistake: "a retraining webhook with a token in its query and drift webhooks with user info, in plain env",
+    bad: () => [
+      deployment({ env: [{ name: "RETRAIN_WEBHOOK_URL", value: "https://ci.example.com/hooks/retrain?ref=main&token=glptt-abc123" }] }, { name: "monitor" }),
+      job({ env: [{ name: "WEBHOOK_URLS", value: "https://hooks.example.com/a,https://bot:hunter2@hooks.example.com/b" }] }),
+    ],
+    expected: /env RETRAIN_WEBHOOK_URL holds a URL with a credential: https:\/\/ci.example.com\.\.\. carries the query parameter "token"[\s\S]*env WEBHOOK_URLS holds a URL with a credential: https:\/\/hooks.example.com\.\.\. carries user info/,
+    good: () => [
+      deployment({ env: [{ name: "RETRAIN_WEBHOOK_URL", valueFrom: { secretKeyRef: { name: "monitor-webhooks", key: "retrain" } } }, { name: "EVENT_SINKS", value: "http://drift.mlops.svc.cluster.local:8080,http://monitor.mlops.svc.cluster.local:8080" }] }),
+      job({ env: [{ name: "CALLBACK", value: "https://ci.example.com/hooks?ref=main&page=2#token=x" }, { name: "HOOK", value: "https://ci.example.com/retrain?token=$(RETRAIN_TOKEN)" }] }),
+    ],
+  },
+  {
+    rule: workloadsNoCredentialUrls,
+    mistake: "an Azure SAS URL inside JSON in an init container of a CronJob",
+    bad: () => [
+      resource("kubernetes:batch/v1:CronJob", {
+        metadata: { name: "export", namespace: "mlops" },
+        spec: { schedule: "0 * * * *", jobTemplate: { spec: { template: { spec: { initContainers: [{ name: "fetch", image: "registry/x:1", env: [{ name: "TARGETS", value: '[{"url":"https://acct.blob.core.windows.net/c?sv=2024-01-01&sig=AbC%2Bd"}]' }] }], containers: [{ name: "run", image: "registry/x:1" }] } } } } },
+      }),
+    ],
+    expected: /CronJob "mlops\/export": initContainer "fetch": env TARGETS holds a URL with a credential: https:\/\/acct.blob.core.windows.net\.\.\. carries the query parameter "sig"/,
+    good: () => [resource("kubernetes:batch/v1:CronJob", { metadata: { name: "export", namespace: "mlops" }, spec: { schedule: "0 * * * *", jobTemplate: { spec: { template: { spec: { containers: [{ name: "run", image: "registry/x:1", env: [{ name: "TARGETS", value: '[{"url":"https://acct.blob.core.windows.net/c"}]' }] }] } } } } } })],
+  },
+  {
     rule: workloadsNoClusterAdmin,
     mistake: "a cluster-admin binding for a workload service account",
     bad: () => [binding("cluster-admin", [{ kind: "ServiceAccount", name: "serving", namespace: "mlops" }])],
@@ -266,4 +294,38 @@ test("prod.json's allowed registries take the prod stacks' ECR and Artifact Regi
   for (const image of [`europe-west4-docker.pkg.dev/acme-mlops-prod/mlops-scratch/serving:0.1.0${digest}`, `europe-west4-docker.pkg.dev/acme-mlops-dev/mlops/serving:0.1.0${digest}`]) {
     expect(messages(await check(workloadsImageProvenance, [withImage(image)], prod))).toEqual([expect.stringContaining("is not from an allowed registry")]);
   }
+});
+
+test("credential URLs: user info and parameters named like credentials, never the credential in the message", () => {
+  for (const name of ["token", "access_token", "api_key", "apiKey", "key", "client_secret", "password", "sig", "X-Amz-Signature", "X-Amz-Credential"]) expect([name, isCredentialParameter(name)]).toEqual([name, true]);
+  for (const name of ["ref", "page", "model", "version", "keyboard", "signal", "tokenizer", "sv"]) expect([name, isCredentialParameter(name)]).toEqual([name, false]);
+  expect(credentialUrlsIn("https://x-access-token:ghs_secret@github.com/org/repo.git")).toEqual(["https://github.com... carries user info (scheme://user:password@host)"]);
+  expect(credentialUrlsIn("https://ghp_abcdef@github.com/org/repo")).toEqual(["https://github.com... carries user info (scheme://user:password@host)"]);
+  expect(credentialUrlsIn("postgresql://u:p@db:5432/x")).toHaveLength(1);
+  expect(credentialUrlsIn("https://hooks.slack.com/services/T0/B0/xyz?a=1&Signature=s%3D")).toEqual(['https://hooks.slack.com... carries the query parameter "Signature"']);
+  expect(credentialUrlsIn("https://host/path@not-userinfo?token=")).toEqual([]);
+  expect(credentialUrlsIn("models:/fraud-detector@champion")).toEqual([]);
+  expect(credentialUrlsIn("https://example.com/a,https://example.com/b?token=x").join()).not.toContain("token=x");
+});
+
+test("the rule passes on the platform's own workloads, on every stack", async () => {
+  const stacks = listStacks();
+  expect(stacks.length).toBe(7);
+  for (const stack of stacks) {
+    const result = await plan({ stack });
+    expect([stack, messages(await check(workloadsNoCredentialUrls, result.resources))]).toEqual([stack, []]);
+  }
+});
+
+test("the rule passes on the platform with webhook URLs carrying tokens: the stack config's URLs reach the pods through Secrets", async () => {
+  const models = [
+    { name: "fraud-detector", uri: "models:/fraud-detector@champion", drift: { webhookUrl: "https://hooks.example.com/drift?token=t0ps3cret" }, alertActions: [{ alert: "ModelQualityLow", action: "retrain" }], retrainWebhookUrl: "https://ci:hunter2@ci.example.com/retrain" },
+  ];
+  const result = await plan({ stack: "dev", overrides: { "mlops:models": JSON.stringify(models) } });
+  expect(messages(await check(workloadsNoCredentialUrls, result.resources))).toEqual([]);
+  // Seeded back into a plain env value, the same URL is caught.
+  const drift = result.resources.find((r) => r.type === DEPLOYMENT && r.inputs.metadata.name === "drift-fraud-detector")!;
+  const seeded = JSON.parse(JSON.stringify(drift));
+  seeded.inputs.spec.template.spec.containers[0].env.push({ name: "WEBHOOK_URLS", value: "https://hooks.example.com/drift?token=t0ps3cret" });
+  expect(messages(await check(workloadsNoCredentialUrls, [seeded]))).toEqual([expect.stringContaining('env WEBHOOK_URLS holds a URL with a credential: https://hooks.example.com... carries the query parameter "token"')]);
 });

@@ -3,6 +3,7 @@ import { workloadsHelmChartPinned } from "./helm-chart-pinned";
 import { workloadsImagePinned } from "./image-pinned";
 import { workloadsImageProvenance } from "./image-provenance";
 import { workloadsNoClusterAdmin } from "./no-cluster-admin";
+import { workloadsNoCredentialUrls } from "./no-credential-urls";
 import { workloadsNoDefaultNamespace } from "./no-default-namespace";
 import { workloadsNoNodePort } from "./no-nodeport";
 import { workloadsNoPublicLoadBalancer } from "./no-public-load-balancer";
@@ -28,6 +29,7 @@ export const workloadsRules: Rule[] = [
   workloadsNoPublicLoadBalancer,
   workloadsReplicasAndPdb,
   workloadsNoSecretLiterals,
+  workloadsNoCredentialUrls,
   workloadsNoClusterAdmin,
   workloadsServiceAccountToken,
   workloadsNoDefaultNamespace,

@@ -47,7 +47,7 @@ function allowedFlows(objects: K8sObject[]): string[] {
   const ours = new Set(["mlops", "monitoring"]);
   const inside = (id: string) => ours.has(eps.find((e) => e.id === id)?.namespace ?? "");
   return cluster(objects)
-    .allowedFlows(eps, policyPorts(policies, [22, 80, 443, 3000, 5000, 5432, 8080, 9090, 9093]))
+    .allowedFlows(eps, policyPorts(policies, [22, 80, 443, 3000, 5000, 5432, 8080, 8081, 9090, 9093]))
     .filter((f) => {
       const [, src, dst] = /^(\S+) -> ([^:]+):/.exec(f)!;
       const bothMonitoring = eps.find((e) => e.id === src)?.namespace === "monitoring" && eps.find((e) => e.id === dst)?.namespace === "monitoring";
@@ -100,7 +100,8 @@ function expectedFlows(args: ExpectedArgs): string[] {
   tcp("prometheus", "mlflow", 5000);
   tcp("prometheus", "external", 9100, 10250);
   tcp("prometheus", "kube-dns", 9153);
-  tcp("alertmanager", "monitor", 8080);
+  // The monitor's alerts port (POST /v1/alerts), for Alertmanager alone.
+  tcp("alertmanager", "monitor", 8081);
   for (const pod of monitoringPods) tcp(pod, "external", 443, 6443);
   return f.sort();
 }
@@ -150,6 +151,31 @@ describe("network policies allow exactly the listed flows", () => {
     expect(missing).toEqual(
       expect.arrayContaining(["client -> serving-fraud-detector:8080/TCP", "serving-fraud-detector -> drift-fraud-detector:8080/TCP", "prometheus -> serving-fraud-detector:9090/TCP"]),
     );
+  });
+
+  test("the monitor's alerts port (8081) is open to Alertmanager's pods only: no client namespace, no serving pod, no other peer", async () => {
+    for (const { objects } of [await planStack("dev"), await planStack("prod")]) {
+      const policies = objects.filter((o) => o.kind === "NetworkPolicy");
+      const monitorPolicy = policies.find((p) => p.metadata.namespace === "mlops" && p.metadata.name === "allow-monitor")!;
+      const opens8081 = (monitorPolicy.spec.ingress ?? []).filter((rule: any) => !rule.ports || rule.ports.some((p: any) => p.port === 8081));
+      // Exactly one ingress rule reaches 8081, it names only that port, and its only peer is Alertmanager's pods in monitoring.
+      expect(opens8081).toEqual([
+        {
+          from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "alertmanager" } } }],
+          ports: [{ port: 8081, protocol: "TCP" }],
+        },
+      ]);
+      // No rule of any policy admitting client namespaces (a namespaceSelector without a podSelector) includes 8081 or all ports.
+      const clientRules = policies.flatMap((p) => (p.spec.ingress ?? []).filter((rule: any) => (rule.from ?? []).some((peer: any) => peer.namespaceSelector?.matchLabels?.["mlops-platform/client"])));
+      expect(clientRules.length).toBeGreaterThan(0);
+      for (const rule of clientRules) expect(rule.ports?.map((p: any) => p.port)).not.toContain(8081);
+      for (const rule of clientRules) expect(rule.ports).toBeDefined();
+      // The evaluator agrees: Alertmanager reaches 8081, a client, a serving pod and Prometheus do not; Alertmanager no longer reaches the API port.
+      const flows = allowedFlows(objects);
+      expect(flows.filter((f) => f.includes("-> monitor:8081/"))).toEqual(["alertmanager -> monitor:8081/TCP"]);
+      expect(flows).not.toContain("alertmanager -> monitor:8080/TCP");
+      expect(flows).toContain("client -> monitor:8080/TCP");
+    }
   });
 
   test("every namespace of ours starts from deny-all, for both directions", async () => {

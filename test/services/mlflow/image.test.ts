@@ -32,7 +32,7 @@ describe("entrypoint.py renders MLflow's basic-auth config, then runs the comman
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const base = (target: string) => ({
     MLFLOW_AUTH_CONFIG_PATH: target,
-    MLFLOW_AUTH_DEFAULT_PERMISSION: "READ",
+    MLFLOW_AUTH_DEFAULT_PERMISSION: "NO_PERMISSIONS",
     MLFLOW_AUTH_DATABASE_URI: "postgresql://mlops_mlflow:p%40ss@db:5432/mlflow_auth?sslmode=require",
     MLFLOW_AUTH_ADMIN_USERNAME: "admin",
     MLFLOW_AUTH_ADMIN_PASSWORD: "s3cret%with$dollar",
@@ -45,7 +45,7 @@ describe("entrypoint.py renders MLflow's basic-auth config, then runs the comman
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
-      default_permission: "READ",
+      default_permission: "NO_PERMISSIONS",
       database_uri: "postgresql://mlops_mlflow:p%40ss@db:5432/mlflow_auth?sslmode=require",
       admin_username: "admin",
       admin_password: "s3cret%with$dollar",
@@ -70,7 +70,20 @@ describe("entrypoint.py renders MLflow's basic-auth config, then runs the comman
 class FakeMlflowAuth {
   users = new Map<string, string>();
   permissions = new Map<string, string>();
+  /** `<experiment id>/<username>` -> permission. */
+  experimentPermissions = new Map<string, string>();
   models = new Set(["fraud-detector"]);
+  /**
+   * Versions per model: a version logged by a run (its source already the proxied location) and an
+   * MLflow 3 logged model (source `models:/m-...`, whose files the download URI locates).
+   */
+  versions: Record<string, { version: string; source: string; downloadUri: string }[]> = {
+    "fraud-detector": [
+      { version: "1", source: "mlflow-artifacts:/3/0a1b/artifacts/model", downloadUri: "mlflow-artifacts:/3/0a1b/artifacts/model" },
+      { version: "2", source: "models:/m-77", downloadUri: "mlflow-artifacts:/12/models/m-77/artifacts" },
+      { version: "3", source: "models:/m-78", downloadUri: "mlflow-artifacts:/12/models/m-78/artifacts" },
+    ],
+  };
   calls: string[] = [];
   server: Server;
   constructor(private readonly admin: { username: string; password: string }) {
@@ -97,7 +110,30 @@ class FakeMlflowAuth {
     const body = JSON.parse(raw || "{}");
     this.calls.push(`${req.method} ${req.url}`);
     const key = `${body.name}/${body.username}`;
-    switch (`${req.method} ${req.url}`) {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const query = Object.fromEntries(url.searchParams);
+    switch (`${req.method} ${url.pathname}`) {
+      case "GET /api/2.0/mlflow/model-versions/search": {
+        // One version per page, so the script must follow next_page_token.
+        const name = /^name='(.+)'$/.exec(query.filter ?? "")?.[1] ?? "";
+        const all = this.versions[name] ?? [];
+        const at = Number(query.page_token ?? 0);
+        const page = all.slice(at, at + 1).map(({ version, source }) => ({ name, version, source }));
+        return send(200, { model_versions: page, ...(at + 1 < all.length ? { next_page_token: String(at + 1) } : {}) });
+      }
+      case "GET /api/2.0/mlflow/model-versions/get-download-uri": {
+        const v = (this.versions[query.name] ?? []).find((x) => x.version === query.version);
+        return v ? send(200, { artifact_uri: v.downloadUri }) : error(404, "RESOURCE_DOES_NOT_EXIST", "no such version");
+      }
+      case "POST /api/2.0/mlflow/experiments/permissions/create": {
+        const k = `${body.experiment_id}/${body.username}`;
+        if (this.experimentPermissions.has(k)) return error(400, "RESOURCE_ALREADY_EXISTS", "exists");
+        this.experimentPermissions.set(k, body.permission);
+        return send(200, { experiment_permission: body });
+      }
+      case "PATCH /api/2.0/mlflow/experiments/permissions/update":
+        this.experimentPermissions.set(`${body.experiment_id}/${body.username}`, body.permission);
+        return send(200, {});
       case "POST /api/2.0/mlflow/users/create":
         if (this.users.has(body.username)) return error(400, "RESOURCE_ALREADY_EXISTS", `User '${body.username}' already exists.`);
         this.users.set(body.username, body.password);
@@ -122,9 +158,17 @@ class FakeMlflowAuth {
 
 describe("bootstrap_users.py creates the service accounts and their model permissions", () => {
   const admin = { username: "admin", password: "admin-pass" };
+  // As components/kubernetes/mlflow.ts renders it: serving downloads files, the monitor only moves aliases.
   const spec = [
-    { username: "svc-serving", passwordEnv: "P0", permissions: [{ model: "fraud-detector", permission: "READ" }, { model: "churn", permission: "READ" }] },
-    { username: "svc-monitor", passwordEnv: "P1", permissions: [{ model: "fraud-detector", permission: "MANAGE" }] },
+    {
+      username: "svc-serving",
+      passwordEnv: "P0",
+      permissions: [
+        { model: "fraud-detector", permission: "READ", artifactsPermission: "READ" },
+        { model: "churn", permission: "READ", artifactsPermission: "READ" },
+      ],
+    },
+    { username: "svc-monitor", passwordEnv: "P1", permissions: [{ model: "fraud-detector", permission: "EDIT" }] },
     { username: "svc-metrics", passwordEnv: "P2", permissions: [] },
   ];
   let mlflow: FakeMlflowAuth;
@@ -150,7 +194,7 @@ describe("bootstrap_users.py creates the service accounts and their model permis
     const first = await runPython([script("bootstrap_users.py")], env());
     expect(first.code).toBe(0);
     expect(Object.fromEntries(mlflow.users)).toEqual({ "svc-serving": "serving-pw", "svc-monitor": "monitor-pw", "svc-metrics": "metrics-pw" });
-    expect(Object.fromEntries(mlflow.permissions)).toEqual({ "fraud-detector/svc-serving": "READ", "fraud-detector/svc-monitor": "MANAGE" });
+    expect(Object.fromEntries(mlflow.permissions)).toEqual({ "fraud-detector/svc-serving": "READ", "fraud-detector/svc-monitor": "EDIT" });
     expect(events(first.stdout).find((e) => e.model === "churn")).toMatchObject({ event: "permission", result: "pending" });
     expect(events(first.stdout).at(-1)).toEqual({ event: "done", users: 3, pendingPermissions: 1 });
 
@@ -161,6 +205,34 @@ describe("bootstrap_users.py creates the service accounts and their model permis
     expect(mlflow.permissions.get("churn/svc-serving")).toBe("READ");
     expect(events(second.stdout).filter((e) => e.event === "user").map((e) => e.result)).toEqual(["updated", "updated", "updated"]);
     expect(second.stdout).not.toContain("rotated");
+  });
+
+  test("an account that downloads files reads the experiments holding its model's versions, every page of them; the others get no experiment", async () => {
+    const first = await runPython([script("bootstrap_users.py")], env());
+    expect(first.code).toBe(0);
+    // Under NO_PERMISSIONS MLflow's artifact proxy answers 403 without these (it authorizes by experiment).
+    expect(Object.fromEntries(mlflow.experimentPermissions)).toEqual({ "3/svc-serving": "READ", "12/svc-serving": "READ" });
+    expect(events(first.stdout).filter((e) => e.event === "experiment-permission").map((e) => [e.model, e.experiment, e.result])).toEqual([
+      ["fraud-detector", "3", "granted"],
+      ["fraud-detector", "12", "granted"],
+    ]);
+    // A run-logged version's source is the location already: only the logged models need their download URI.
+    expect(mlflow.calls.filter((c) => c.includes("get-download-uri"))).toHaveLength(2);
+
+    // A new version in a new experiment, and a permission someone raised by hand: the next run follows both.
+    mlflow.versions["fraud-detector"].push({ version: "4", source: "models:/m-90", downloadUri: "mlflow-artifacts:/15/models/m-90/artifacts" });
+    mlflow.experimentPermissions.set("3/svc-serving", "MANAGE");
+    const second = await runPython([script("bootstrap_users.py")], env());
+    expect(second.code).toBe(0);
+    expect(Object.fromEntries(mlflow.experimentPermissions)).toEqual({ "3/svc-serving": "READ", "12/svc-serving": "READ", "15/svc-serving": "READ" });
+  });
+
+  test("a bad artifactsPermission is refused before any call", async () => {
+    const bad = [{ username: "x", passwordEnv: "P0", permissions: [{ model: "m", permission: "READ", artifactsPermission: "OWNER" }] }];
+    const r = await runPython([script("bootstrap_users.py")], env({ MLOPS_MLFLOW_USERS: JSON.stringify(bad) }));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("MLOPS_MLFLOW_USERS[0].permissions[0].artifactsPermission: expected one of");
+    expect(mlflow.calls).toEqual([]);
   });
 
   test("wrong admin credentials, a bad spec or a missing password fail with exit 1 and a reason", async () => {
