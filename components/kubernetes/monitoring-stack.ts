@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { Toleration } from "../contracts";
 import type { RuleGroup } from "./alert-rules";
-import { alertmanagerConfig } from "./alertmanager-config";
+import { ALERTMANAGER_SECRETS_DIR, RECEIVER_CREDENTIALS_SECRET, alertmanagerConfig, credentialValues, type AlertRouting } from "./alertmanager-config";
 import type { Dashboard } from "./dashboards";
 import { recommendedLabels } from "./labels";
 import type { ResourceSpec } from "./pod";
@@ -29,8 +29,13 @@ export interface MonitoringStackArgs {
   prometheus: { replicas: number; retention: string; storage: string; resources: ResourceSpec };
   /** Prometheus' volume claims name this StorageClass; the release waits for what it needs. */
   storage: { className: string; dependsOn: pulumi.Resource[] };
-  alertmanager: { replicas: number; webhookUrl: string; bearerToken: pulumi.Input<string> };
-  grafana: { resources: ResourceSpec };
+  /**
+   * `routing`: the people's receivers and routes (alertmanager-config.ts), every credential it needs
+   * given (a Pulumi secret; credentialSlots lists them); none: every alert goes to the monitor.
+   */
+  alertmanager: { replicas: number; webhookUrl: string; bearerToken: pulumi.Input<string>; routing?: AlertRouting<pulumi.Input<string>> };
+  /** `publicUrl`: where the ingress publishes Grafana (`https://<host>/`): its root URL, secure cookies. */
+  grafana: { resources: ResourceSpec; publicUrl?: string };
   /** The foundation's tolerations: every pod of the chart carries them too. Empty or unset: the chart's defaults. */
   tolerations?: Toleration[];
   alertRules: RuleGroup[];
@@ -71,6 +76,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
       parent,
     );
     this.grafanaAdminSecretName = grafanaAdmin.metadata.name;
+    const receiverCredentials = receiverCredentialsSecret(`${name}-alert-receivers`, args, labels, parent);
 
     this.crds = new k8s.helm.v3.Release(
       `${name}-kube-prometheus-stack`,
@@ -89,7 +95,7 @@ export class MonitoringStack extends pulumi.ComponentResource {
         values: kubePrometheusStackValues(args, grafanaAdmin.metadata.name),
       },
       // Prometheus' claims stay Pending, and the atomic release rolls back, without the StorageClass.
-      { ...parent, dependsOn: [grafanaAdmin, alertToken, ...args.storage.dependsOn] },
+      { ...parent, dependsOn: [grafanaAdmin, alertToken, ...(receiverCredentials ? [receiverCredentials] : []), ...args.storage.dependsOn] },
     );
 
     new k8s.apiextensions.CustomResource(
@@ -117,6 +123,27 @@ export class MonitoringStack extends pulumi.ComponentResource {
   }
 }
 
+/**
+ * The receivers' credentials (Slack webhook URLs, PagerDuty routing keys, SMTP passwords, webhook tokens),
+ * one key per credential, each a Pulumi secret; Alertmanager mounts the Secret and its configuration
+ * names the files. None when the routing needs no credential.
+ */
+function receiverCredentialsSecret(resourceName: string, args: MonitoringStackArgs, labels: Record<string, string>, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret | undefined {
+  const credentials = credentialValues(args.alertmanager.routing);
+  if (!credentials.length) return undefined;
+  const missing = credentials.filter((c) => c.value === undefined).map((c) => `${c.slot.receiver}.${c.slot.kind}.${c.slot.field}`);
+  if (missing.length) throw new Error(`alertmanager.routing: credentials missing for ${missing.join(", ")}`);
+  return new k8s.core.v1.Secret(
+    resourceName,
+    {
+      metadata: { name: RECEIVER_CREDENTIALS_SECRET, namespace: args.namespace, labels },
+      type: "Opaque",
+      stringData: Object.fromEntries(credentials.map((c) => [c.slot.key, pulumi.secret(c.value!)])),
+    },
+    opts,
+  );
+}
+
 function resources(r: ResourceSpec) {
   return { requests: { cpu: r.cpuRequest, memory: r.memoryRequest }, limits: { cpu: r.cpuLimit, memory: r.memoryLimit } };
 }
@@ -133,6 +160,11 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs, grafanaAdmi
     kubeControllerManager: { enabled: false },
     kubeScheduler: { enabled: false },
     kubeProxy: { enabled: false },
+    // Two of the chart's rules exist only for its own default routing, a `null` receiver we do not have:
+    // InfoInhibitor (fires whenever an info alert does, to silence it) and Watchdog (always firing; kept
+    // when a heartbeat receiver, a dead man's switch, takes it). Without them every alert is one a person
+    // can act on.
+    defaultRules: { disabled: { InfoInhibitor: true, ...(args.alertmanager.routing?.heartbeat ? {} : { Watchdog: true }) } },
     prometheusOperator: {
       // Rules are checked offline with promtool before deploy; no webhook means no API-server-to-pod
       // flow to open in the network policies and no certificate Jobs.
@@ -163,12 +195,17 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs, grafanaAdmi
     alertmanager: {
       alertmanagerSpec: {
         replicas: args.alertmanager.replicas,
-        // Mounted at /etc/alertmanager/secrets/<name>/: the bearer token for the monitor.
-        secrets: [ALERT_TOKEN_SECRET],
+        // Mounted at /etc/alertmanager/secrets/<name>/: the bearer token for the monitor, the receivers' credentials.
+        secrets: [ALERT_TOKEN_SECRET, ...(credentialValues(args.alertmanager.routing).length ? [RECEIVER_CREDENTIALS_SECRET] : [])],
         ...ha(args.alertmanager.replicas),
         ...tolerations.pod,
       },
-      config: alertmanagerConfig({ webhookUrl: args.alertmanager.webhookUrl, bearerTokenFile: `/etc/alertmanager/secrets/${ALERT_TOKEN_SECRET}/token` }),
+      // Replaces the chart's whole default (lists are replaced, not merged): no `null` receiver is left.
+      config: alertmanagerConfig({
+        webhookUrl: args.alertmanager.webhookUrl,
+        bearerTokenFile: `${ALERTMANAGER_SECRETS_DIR}/${ALERT_TOKEN_SECRET}/token`,
+        routing: args.alertmanager.routing,
+      }),
     },
     grafana: {
       admin: { existingSecret: grafanaAdminSecret, userKey: "admin-user", passwordKey: "admin-password" },
@@ -177,6 +214,12 @@ export function kubePrometheusStackValues(args: MonitoringStackArgs, grafanaAdmi
       sidecar: { dashboards: { enabled: true, label: Object.keys(DASHBOARD_LABEL)[0], labelValue: Object.values(DASHBOARD_LABEL)[0], searchNamespace: args.namespaceName } },
       // The chart's test pod pulls an unpinned image; nothing of ours runs it.
       testFramework: { enabled: false },
+      // Its login is Grafana's only protection: no anonymous access, no self sign-up, stated.
+      "grafana.ini": {
+        "auth.anonymous": { enabled: false },
+        users: { allow_sign_up: false },
+        ...(args.grafana.publicUrl ? { server: { root_url: args.grafana.publicUrl }, security: { cookie_secure: true } } : {}),
+      },
       ...tolerations.pod,
     },
   };

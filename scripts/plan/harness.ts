@@ -40,6 +40,8 @@ export interface RunOptions {
   stack: string;
   /** Extra or changed `namespace:key` values on top of the stack file (structured values as JSON). */
   overrides?: Record<string, string>;
+  /** Extra or changed values that are Pulumi secrets (as `pulumi config set --secret` leaves them). */
+  secretOverrides?: Record<string, string>;
   /** Keys to remove from the stack's config, to test missing values. */
   remove?: string[];
   /**
@@ -59,9 +61,11 @@ type Program = () => Promise<Record<string, unknown>>;
  */
 export async function runProgram(options: RunOptions, loadProgram: () => Program = defaultProgram): Promise<PlanResult> {
   const stackConfig = readStackConfig(options.stack);
-  const config = { ...stackConfig.config, ...(options.overrides ?? {}) };
+  const config = { ...stackConfig.config, ...(options.overrides ?? {}), ...(options.secretOverrides ?? {}) };
   for (const key of options.remove ?? []) delete config[key];
-  pulumi.runtime.setAllConfig(config, stackConfig.secretKeys);
+  const overridden = new Set(Object.keys(options.overrides ?? {}));
+  const secretKeys = [...stackConfig.secretKeys.filter((k) => !overridden.has(k)), ...Object.keys(options.secretOverrides ?? {})];
+  pulumi.runtime.setAllConfig(config, secretKeys);
 
   const resources: DeclaredResource[] = [];
   const created = new Map<string, { id?: string; state: Record<string, any> }>();

@@ -33,7 +33,14 @@ export function readStackConfig(stack: string, root = PROJECT_ROOT): StackConfig
   }
   for (const [key, value] of Object.entries(stackDoc.config ?? {})) {
     if (value && typeof value === "object" && "secure" in (value as object)) {
-      config[key] = "offline-placeholder-secret";
+      config[key] = OFFLINE_SECRET;
+      secretKeys.push(key);
+      continue;
+    }
+    // Structured config with `secure:` values inside (`pulumi config set --secret --path`): the engine
+    // hands the whole key over as a secret, each secure value decrypted in place.
+    if (hasSecure(value)) {
+      config[key] = toConfigString(withoutSecure(value));
       secretKeys.push(key);
       continue;
     }
@@ -47,6 +54,16 @@ export function listStacks(root = PROJECT_ROOT): string[] {
     .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
     .filter((s): s is string => Boolean(s))
     .sort();
+}
+
+const OFFLINE_SECRET = "offline-placeholder-secret";
+const isSecure = (v: unknown): boolean => Boolean(v) && typeof v === "object" && !Array.isArray(v) && "secure" in (v as object);
+const hasSecure = (v: unknown): boolean => isSecure(v) || (Boolean(v) && typeof v === "object" && Object.values(v as object).some(hasSecure));
+function withoutSecure(v: unknown): unknown {
+  if (isSecure(v)) return OFFLINE_SECRET;
+  if (Array.isArray(v)) return v.map(withoutSecure);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutSecure(x)]));
+  return v;
 }
 
 function toConfigString(value: unknown): string {

@@ -97,6 +97,17 @@ describe("alert rules, checked by the real promtool", () => {
     expect(Object.fromEntries(rules.map((r) => [r.alert, r.labels.severity]))).toMatchObject({ ModelServerDown: "critical", InferenceLatencyHigh: "warning", DataDriftCritical: "critical", PredictionEventsDropped: "warning" });
   });
 
+  test("every alert carries the team label when given, and a runbook link; a label value routing cannot use is refused", () => {
+    const rules = buildAlertRules({ ...FIXTURE_PARAMS, team: "ml-platform", runbookBaseUrl: "https://git.example.com/mlops/blob/main/docs/runbooks/" }).flatMap((g) => g.rules);
+    for (const r of rules) {
+      expect(r.labels.team).toBe("ml-platform");
+      expect(r.annotations.runbook_url).toBe(`https://git.example.com/mlops/blob/main/docs/runbooks/${r.alert}.md`);
+    }
+    expect(buildAlertRules(FIXTURE_PARAMS).flatMap((g) => g.rules).every((r) => !("team" in r.labels))).toBe(true);
+    expect(() => buildAlertRules({ ...FIXTURE_PARAMS, team: 'ml"platform' })).toThrow('team: "ml"platform" is not a label value for routing');
+    expect(() => buildAlertRules({ ...FIXTURE_PARAMS, runbookBaseUrl: "docs/run books" })).toThrow('runbookBaseUrl: "docs/run books" is not a URL or path');
+  });
+
   test("bad parameters are refused with every problem named", () => {
     expect(() =>
       buildAlertRules({ ...FIXTURE_PARAMS, errorRatio: 2, driftShareWarning: 0.8, driftShareCritical: 0.5, for: { ModelQualityLow: "soon" }, models: [{ name: "Bad_Name", accuracyThreshold: 0.9 }] }),
@@ -134,7 +145,9 @@ describe("scripts/render-alert-rules.ts (the local platform's rule file)", () =>
     expect(rules.find((x: any) => x.alert === "ModelQualityLow").expr).toContain(">= 50");
     expect(run(promtool, ["check", "rules", out]).status).toBe(0);
     const config = parse(readFileSync(am, "utf8"));
-    expect(config.receivers[1].webhook_configs[0].url).toBe("http://127.0.0.1:18080/v1/alerts");
+    // The monitor is the only receiver (no people locally), and no null receiver is left.
+    expect(config.receivers.map((r: any) => r.name)).toEqual(["mlops-monitor"]);
+    expect(config.receivers[0].webhook_configs[0].url).toBe("http://127.0.0.1:18080/v1/alerts");
     const amtool = requireTool("amtool", "prometheus-alertmanager");
     const check = run(amtool, ["check-config", am]);
     expect(check.output).toContain("SUCCESS");
