@@ -60,6 +60,7 @@ export interface ClusterArgs {
 /** EKS with encrypted Secrets, all control-plane logs, access entries, IRSA and a managed node group. */
 export class Cluster extends pulumi.ComponentResource {
   readonly name: pulumi.Output<string>;
+  readonly arn: pulumi.Output<string>;
   readonly securityGroupId: pulumi.Output<string>;
   readonly oidcProviderArn: pulumi.Output<string>;
   readonly oidcIssuer: pulumi.Output<string>;
@@ -113,6 +114,7 @@ export class Cluster extends pulumi.ComponentResource {
       { parent: this, dependsOn: [clusterPolicy, controlPlaneLogs] },
     );
     this.name = cluster.name;
+    this.arn = cluster.arn;
     this.securityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId);
     this.oidcIssuer = cluster.identities.apply((ids) => ids[0].oidcs![0].issuer!);
 

@@ -18,3 +18,12 @@ export function amiTypeFor(instanceTypes: string[]): "AL2023_ARM_64_STANDARD" | 
   if (mixesArchitectures(instanceTypes)) throw new Error(`node instance types ${instanceTypes.join(", ")} mix arm64 and x86_64: one node group runs one AMI`);
   return isGraviton(instanceTypes[0]) ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD";
 }
+
+/**
+ * NVIDIA GPU instance families: p (p3, p4d, p5...), g (g4dn, g5, g5g, g6, g6e...) and gr (gr6), but not
+ * g4ad (AMD GPUs, no NVIDIA driver or device plugin).
+ */
+export function isGpuInstanceType(instanceType: string): boolean {
+  const family = instanceType.split(".")[0];
+  return /^(p|g|gr)\d/.test(family) && family !== "g4ad";
+}

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Tags } from "../contracts";
+import { KARPENTER_DISCOVERY_TAG } from "./karpenter";
 
 export interface NetworkArgs {
   /** The VPC's IPv4 block, e.g. 10.20.0.0/16: split into /20 subnets (public, private, database per AZ). */
@@ -64,7 +65,8 @@ export class Network extends pulumi.ComponentResource {
 
     const clusterTag = { [`kubernetes.io/cluster/${args.clusterName}`]: "shared" };
     const publicSubnets = range(azCount).map((i) => subnet("public", i, { ...clusterTag, "kubernetes.io/role/elb": "1" }));
-    const privateSubnets = range(azCount).map((i) => subnet("private", i, { ...clusterTag, "kubernetes.io/role/internal-elb": "1" }));
+    // Karpenter launches nodes into the subnets carrying its discovery tag: the private ones only.
+    const privateSubnets = range(azCount).map((i) => subnet("private", i, { ...clusterTag, "kubernetes.io/role/internal-elb": "1", [KARPENTER_DISCOVERY_TAG]: args.clusterName }));
     const databaseSubnets = range(azCount).map((i) => subnet("database", i, {}));
     publicSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-public-rta-${i}`, { subnetId: s.id, routeTableId: publicRoutes.id }, parent));
 

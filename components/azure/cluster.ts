@@ -7,6 +7,7 @@ import { Workspace } from "@pulumi/azure-native/operationalinsights/workspace";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Tags, Toleration } from "../contracts";
+import { GPU_NODE_LABELS, GPU_TAINT_STRING, NvidiaDevicePlugin } from "../shared/gpu";
 import { execKubeconfig } from "../shared/kubeconfig";
 import { grant } from "./roles";
 
@@ -27,6 +28,32 @@ export function tolerationOf(taint: string): Toleration {
 export const SYSTEM_ONLY_TAINT = "CriticalAddonsOnly=true:NoSchedule";
 /** The AKS control-plane log categories exported for the audit trail (writes through the API server, and Entra ID authentication). */
 export const AUDIT_LOG_CATEGORIES = ["kube-audit-admin", "guard"];
+
+/**
+ * The cluster autoscaler's settings (AKS `autoScalerProfile`, every value a string as the API takes it):
+ * how soon it adds nodes for pending pods and how soon it removes unneeded ones.
+ */
+export interface AutoScalerProfile {
+  expander: "least-waste" | "most-pods" | "priority" | "random";
+  scanInterval: string;
+  newPodScaleUpDelay: string;
+  maxNodeProvisionTime: string;
+  scaleDownDelayAfterAdd: string;
+  scaleDownUnneededTime: string;
+  scaleDownUtilizationThreshold: string;
+  maxGracefulTerminationSec: string;
+  skipNodesWithSystemPods: "true" | "false";
+  skipNodesWithLocalStorage: "true" | "false";
+  balanceSimilarNodeGroups: "true" | "false";
+}
+
+/** A GPU agent pool (N-series VM size; AKS installs the NVIDIA driver), autoscaled between min and max nodes. */
+export interface GpuPoolArgs {
+  vmSize: string;
+  min: number;
+  max: number;
+  spot: boolean;
+}
 
 export type UpgradeChannel = "none" | "patch" | "stable" | "rapid" | "node-image";
 export type NodeOsUpgradeChannel = "None" | "Unmanaged" | "NodeImage" | "SecurityPatch";
@@ -58,12 +85,25 @@ export interface ClusterArgs {
   zones: boolean;
   systemPool: { vmSize: string; count: number };
   userPool: { vmSize: string; min: number; max: number; spot: boolean };
+  /** The cluster autoscaler of the user (and GPU) pools; unset: AKS's defaults. */
+  autoScalerProfile?: AutoScalerProfile;
+  /**
+   * A GPU agent pool tainted nvidia.com/gpu=present:NoSchedule and labelled, so only pods that tolerate it
+   * (and request nvidia.com/gpu) land there, with the NVIDIA device plugin; unset: none.
+   */
+  gpuPool?: GpuPoolArgs;
   upgradeChannel: UpgradeChannel;
   nodeOsUpgradeChannel: NodeOsUpgradeChannel;
   /** Key Vault KMS envelope encryption of Secrets in etcd: the versioned key id and the key's resource id (for the role). */
   secretsEncryptionKey?: { keyIdWithVersion: pulumi.Input<string>; keyResourceId: pulumi.Input<string> };
   /** Export the audit logs to a Log Analytics workspace kept this many days; unset: no export. */
   auditLogRetentionDays?: number;
+  /**
+   * The stack's Log Analytics workspace (components/azure/logs.ts): Container Insights (the monitoring
+   * add-on, Entra ID authentication) ships container logs there, and the audit export uses it instead
+   * of a workspace of its own. Unset: no container logs, and the audit export creates its workspace.
+   */
+  logAnalyticsWorkspaceId?: pulumi.Input<string>;
   tags: Tags;
 }
 
@@ -80,6 +120,7 @@ export class Cluster extends pulumi.ComponentResource {
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     if (args.userPool.min > args.userPool.max) throw new Error(`user pool min ${args.userPool.min} exceeds max ${args.userPool.max}`);
+    if (args.gpuPool && !(args.gpuPool.min >= 0 && args.gpuPool.max >= Math.max(1, args.gpuPool.min))) throw new Error(`GPU pool size ${args.gpuPool.min}-${args.gpuPool.max}: need 0 <= min <= max, max >= 1`);
     super("mlops:azure:Cluster", name, {}, opts);
     const parent = { parent: this };
     const base = { resourceGroupName: args.resourceGroupName, location: args.location };
@@ -119,6 +160,10 @@ export class Cluster extends pulumi.ComponentResource {
         publicNetworkAccess: "Enabled",
         apiServerAccessProfile: { authorizedIPRanges: args.authorizedIpRanges, enablePrivateCluster: false },
         oidcIssuerProfile: { enabled: true },
+        // Container Insights: its agent authenticates with the add-on's managed identity (no workspace key); the data collection rule is logs.ts'.
+        addonProfiles: args.logAnalyticsWorkspaceId
+          ? { omsagent: { enabled: true, config: { logAnalyticsWorkspaceResourceID: args.logAnalyticsWorkspaceId, useAADAuth: "true" } } }
+          : undefined,
         securityProfile: {
           workloadIdentity: { enabled: true },
           imageCleaner: { enabled: true, intervalHours: 168 },
@@ -139,6 +184,8 @@ export class Cluster extends pulumi.ComponentResource {
           outboundType: "userAssignedNATGateway",
         },
         autoUpgradeProfile: { upgradeChannel: args.upgradeChannel, nodeOSUpgradeChannel: args.nodeOsUpgradeChannel },
+        // The cluster autoscaler of every pool with enableAutoScaling: pending pods add nodes, unneeded ones go.
+        autoScalerProfile: args.autoScalerProfile,
         // The system pool is the only inline pool (AKS needs one at creation). Spot is never allowed on a system pool.
         agentPoolProfiles: [
           {
@@ -203,6 +250,7 @@ export class Cluster extends pulumi.ComponentResource {
       // The autoscaler owns the node count.
       { parent: this, ignoreChanges: ["count"] },
     );
+    const gpuPool = args.gpuPool ? this.createGpuPool(name, args, args.gpuPool, availabilityZones) : undefined;
 
     // The configured admin groups (CI's deploy identity's group, a break-glass group) and nobody else, whoever
     // runs `pulumi up`: with Azure RBAC, Kubernetes access is a role assignment on the cluster. One per
@@ -230,12 +278,68 @@ export class Cluster extends pulumi.ComponentResource {
     );
     // Workloads wait for the user nodes and for the admins' access: a provider that depends on them orders every object after them.
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this, dependsOn: [userPool, ...access] });
+    if (gpuPool && args.gpuPool) {
+      // AKS installs the driver, not the device plugin that advertises nvidia.com/gpu.
+      new NvidiaDevicePlugin(
+        `${name}-nvidia-device-plugin`,
+        { kubernetesVersion: args.kubernetesVersion, provider: this.provider, tolerations: args.gpuPool.spot ? [tolerationOf(SPOT_TAINT)] : [], dependsOn: [gpuPool] },
+        { parent: this },
+      );
+    }
     this.registerOutputs({ name: this.name, oidcIssuerUrl: this.oidcIssuerUrl });
+  }
+
+  /** GPU nodes: tainted and labelled, from zero while no GPU pod waits, spot like the user pool (then also spot-tainted). */
+  private createGpuPool(name: string, args: ClusterArgs, gpu: GpuPoolArgs, availabilityZones: string[] | undefined): AgentPool {
+    return new AgentPool(
+      `${name}-gpu-pool`,
+      {
+        resourceGroupName: args.resourceGroupName,
+        resourceName: this.cluster.name,
+        agentPoolName: "gpu",
+        mode: "User",
+        type: "VirtualMachineScaleSets",
+        osType: "Linux",
+        osSKU: "AzureLinux",
+        vmSize: gpu.vmSize,
+        gpuProfile: { driver: "Install" },
+        enableAutoScaling: true,
+        minCount: gpu.min,
+        maxCount: gpu.max,
+        count: gpu.min,
+        nodeLabels: { ...GPU_NODE_LABELS },
+        ...(gpu.spot
+          ? { scaleSetPriority: "Spot", scaleSetEvictionPolicy: "Delete", spotMaxPrice: -1, nodeTaints: [GPU_TAINT_STRING, SPOT_TAINT] }
+          : { scaleSetPriority: "Regular", nodeTaints: [GPU_TAINT_STRING], upgradeSettings: { maxSurge: "33%" } }),
+        orchestratorVersion: args.kubernetesVersion,
+        vnetSubnetID: args.network.aksSubnetId,
+        availabilityZones,
+        enableNodePublicIP: false,
+        tags: args.tags,
+      },
+      { parent: this, ignoreChanges: ["count"] },
+    );
   }
 
   /** The control plane's audit trail (kube-audit-admin, guard) into a Log Analytics workspace with the given retention. */
   private exportAuditLogs(name: string, args: ClusterArgs, retentionDays: number): void {
-    const workspace = new Workspace(
+    const workspaceId = args.logAnalyticsWorkspaceId ?? this.auditWorkspace(name, args, retentionDays).id;
+    new DiagnosticSetting(
+      `${name}-audit`,
+      {
+        name: "audit-logs",
+        resourceUri: this.cluster.id,
+        workspaceId,
+        logAnalyticsDestinationType: "Dedicated",
+        logs: AUDIT_LOG_CATEGORIES.map((category) => ({ category, enabled: true })),
+      },
+      { parent: this },
+    );
+  }
+
+  /** A workspace for the audit trail alone, when the foundation has none for the cluster. */
+  private auditWorkspace(name: string, args: ClusterArgs, retentionDays: number): Workspace {
+    return new Workspace(
       `${name}-logs`,
       {
         resourceGroupName: args.resourceGroupName,
@@ -244,17 +348,6 @@ export class Cluster extends pulumi.ComponentResource {
         retentionInDays: retentionDays,
         features: { disableLocalAuth: true },
         tags: args.tags,
-      },
-      { parent: this },
-    );
-    new DiagnosticSetting(
-      `${name}-audit`,
-      {
-        name: "audit-logs",
-        resourceUri: this.cluster.id,
-        workspaceId: workspace.id,
-        logAnalyticsDestinationType: "Dedicated",
-        logs: AUDIT_LOG_CATEGORIES.map((category) => ({ category, enabled: true })),
       },
       { parent: this },
     );

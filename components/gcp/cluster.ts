@@ -1,6 +1,7 @@
 import * as container from "@pulumi/gcp/container";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { GPU_NODE_LABELS, GPU_TAINT } from "../shared/gpu";
 import { execKubeconfig } from "../shared/kubeconfig";
 
 /** GKE ships this class (PD CSI driver, balanced persistent disk) and makes it the default. */
@@ -36,6 +37,18 @@ export interface ClusterArgs {
   authorizedNetworks: string[];
   nodeServiceAccountEmail: pulumi.Input<string>;
   nodePool: { machineType: string; min: number; max: number; spot: boolean; diskSizeGb: number };
+  /**
+   * How the cluster autoscaler grows and shrinks the pools: `locationPolicy` (BALANCED spreads a regional
+   * pool's nodes evenly over its zones; ANY takes whatever zone has capacity, what spot and GPU pools want)
+   * and the cluster's autoscaling profile (OPTIMIZE_UTILIZATION removes unneeded nodes sooner). Unset:
+   * BALANCED and BALANCED.
+   */
+  autoscaling?: { locationPolicy: "BALANCED" | "ANY"; profile: "BALANCED" | "OPTIMIZE_UTILIZATION" };
+  /**
+   * A GPU node pool (guest accelerators, GKE-installed driver), tainted nvidia.com/gpu=present:NoSchedule
+   * and labelled, autoscaled between min (0: none while no GPU pod waits) and max nodes. Unset: none.
+   */
+  gpuNodePool?: GpuNodePoolArgs;
   /** Cloud KMS key of application-layer Secrets encryption; none: Secrets only get Google's default encryption. */
   secretsKey?: pulumi.Input<string>;
   deletionProtection: boolean;
@@ -48,10 +61,27 @@ export interface ClusterArgs {
   nodesDependOn?: pulumi.Input<pulumi.Resource>[];
 }
 
+export interface GpuNodePoolArgs {
+  /** A machine type that takes the accelerator: g2-standard-* (L4), n1-standard-* (T4, V100), a2-* (A100)... */
+  machineType: string;
+  /** The accelerator type, e.g. nvidia-l4, nvidia-tesla-t4. */
+  acceleratorType: string;
+  acceleratorCount: number;
+  min: number;
+  max: number;
+  diskSizeGb: number;
+  spot: boolean;
+}
+
+/** GKE's own taint effect spelling of GPU_TAINT. */
+export const GKE_GPU_TAINT = { key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" } as const;
+
 /** A private, VPC-native GKE cluster with Workload Identity, Dataplane V2, shielded nodes and its own node pool. */
 export class Cluster extends pulumi.ComponentResource {
   readonly cluster: container.Cluster;
   readonly nodePool: container.NodePool;
+  /** The GPU node pool, when configured. */
+  readonly gpuNodePool?: container.NodePool;
   readonly name: pulumi.Output<string>;
   readonly kubeconfig: pulumi.Output<string>;
   readonly provider: k8s.Provider;
@@ -91,6 +121,8 @@ export class Cluster extends pulumi.ComponentResource {
         loggingConfig: { enableComponents: LOGGING_COMPONENTS },
         addonsConfig: { gcePersistentDiskCsiDriverConfig: { enabled: true }, httpLoadBalancing: { disabled: false }, horizontalPodAutoscaling: { disabled: false } },
         maintenancePolicy: args.maintenanceStartTime ? { dailyMaintenanceWindow: { startTime: args.maintenanceStartTime } } : undefined,
+        // The autoscaler of the node pools below (node auto-provisioning stays off: the pools are declared here).
+        clusterAutoscaling: { enabled: false, autoscalingProfile: args.autoscaling?.profile ?? "BALANCED" },
         // GKE creates a default pool with the cluster; it is deleted at once. Until then its nodes run
         // as the least-privilege account with the GKE metadata server, not as the Compute Engine default.
         removeDefaultNodePool: true,
@@ -112,7 +144,8 @@ export class Cluster extends pulumi.ComponentResource {
         location: args.location,
         // Per zone: a regional pool starts in three zones.
         initialNodeCount: Math.max(1, args.regional ? Math.ceil(args.nodePool.min / REGIONAL_ZONES) : args.nodePool.min),
-        autoscaling: { totalMinNodeCount: args.nodePool.min, totalMaxNodeCount: args.nodePool.max, locationPolicy: "BALANCED" },
+        // The cluster autoscaler adds nodes for pending pods and removes unneeded ones, within the profile's bounds (over all zones).
+        autoscaling: { totalMinNodeCount: args.nodePool.min, totalMaxNodeCount: args.nodePool.max, locationPolicy: args.autoscaling?.locationPolicy ?? "BALANCED" },
         // Version: none here on purpose. A release-channel cluster requires auto-upgrade on its pools,
         // and a pinned pool `version` would fight it (the provider documents the two as conflicting).
         // Raising kubernetesVersion raises minMasterVersion: the control plane upgrades in this update,
@@ -125,6 +158,7 @@ export class Cluster extends pulumi.ComponentResource {
       // initialNodeCount only matters at creation; changing it would replace the pool.
       { parent: this, dependsOn: args.nodesDependOn, ignoreChanges: ["initialNodeCount"] },
     );
+    if (args.gpuNodePool) this.gpuNodePool = this.createGpuNodePool(name, args, args.gpuNodePool, nodeConfig);
 
     this.kubeconfig = pulumi.secret(
       pulumi.all([this.cluster.name, this.cluster.endpoint, this.cluster.masterAuth]).apply(([clusterName, endpoint, auth]) =>
@@ -143,6 +177,36 @@ export class Cluster extends pulumi.ComponentResource {
     // Workloads wait for nodes: a provider that depends on the pool orders every object after it.
     this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this, dependsOn: [this.nodePool] });
     this.registerOutputs({ name: this.name, endpoint: this.cluster.endpoint });
+  }
+
+  /**
+   * GPU nodes: the accelerators with the driver GKE installs (DEFAULT version for the node image), tainted
+   * so only pods tolerating nvidia.com/gpu land there (GKE's device plugin advertises the resource), from
+   * zero nodes while no GPU pod waits. Any zone with capacity (GPUs are scarce), otherwise as the main pool.
+   */
+  private createGpuNodePool(name: string, args: ClusterArgs, gpu: GpuNodePoolArgs, base: container.NodePoolArgs["nodeConfig"] & object): container.NodePool {
+    return new container.NodePool(
+      `${name}-gpu-nodes`,
+      {
+        project: args.project,
+        cluster: this.cluster.id,
+        location: args.location,
+        initialNodeCount: args.regional ? Math.ceil(gpu.min / REGIONAL_ZONES) : gpu.min,
+        autoscaling: { totalMinNodeCount: gpu.min, totalMaxNodeCount: gpu.max, locationPolicy: "ANY" },
+        management: { autoRepair: true, autoUpgrade: true },
+        upgradeSettings: { strategy: "SURGE", maxSurge: 1, maxUnavailable: 0 },
+        nodeConfig: {
+          ...base,
+          machineType: gpu.machineType,
+          diskSizeGb: gpu.diskSizeGb,
+          spot: gpu.spot,
+          guestAccelerators: [{ type: gpu.acceleratorType, count: gpu.acceleratorCount, gpuDriverInstallationConfig: { gpuDriverVersion: "DEFAULT" } }],
+          taints: [{ ...GKE_GPU_TAINT }],
+          labels: { ...GPU_NODE_LABELS },
+        },
+      },
+      { parent: this, dependsOn: args.nodesDependOn, ignoreChanges: ["initialNodeCount"] },
+    );
   }
 
   private nodeConfig(args: ClusterArgs): container.NodePoolArgs["nodeConfig"] & object {
@@ -166,7 +230,7 @@ export class Cluster extends pulumi.ComponentResource {
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
 /** Refuses what GKE would refuse late (after minutes of provisioning) or what is never wanted. */
-export function validateClusterArgs(args: Pick<ClusterArgs, "clusterName" | "masterCidr" | "authorizedNetworks" | "nodePool">): void {
+export function validateClusterArgs(args: Pick<ClusterArgs, "clusterName" | "masterCidr" | "authorizedNetworks" | "nodePool" | "gpuNodePool">): void {
   if (!/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/.test(args.clusterName)) throw new Error(`GKE cluster name "${args.clusterName}": 1-40 lower-case letters, digits and '-', starting with a letter`);
   if (!CIDR.test(args.masterCidr) || !args.masterCidr.endsWith("/28")) throw new Error(`master CIDR "${args.masterCidr}" must be a /28`);
   for (const cidr of args.authorizedNetworks) {
@@ -175,4 +239,6 @@ export function validateClusterArgs(args: Pick<ClusterArgs, "clusterName" | "mas
   }
   const { min, max } = args.nodePool;
   if (!(Number.isInteger(min) && Number.isInteger(max) && min >= 1 && max >= min)) throw new Error(`node pool size ${min}-${max}: need 1 <= min <= max`);
+  const gpu = args.gpuNodePool;
+  if (gpu && !(Number.isInteger(gpu.min) && Number.isInteger(gpu.max) && gpu.min >= 0 && gpu.max >= Math.max(1, gpu.min))) throw new Error(`GPU node pool size ${gpu.min}-${gpu.max}: need 0 <= min <= max, max >= 1`);
 }

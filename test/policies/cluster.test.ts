@@ -11,6 +11,7 @@ import { contains, parseCidr } from "../../policies/rules/support/cidr";
 import type { DeclaredResource } from "../../scripts/plan/harness";
 import { check, dependsOn, DEPLOYMENT, goodDeployment, messages, resource, UNKNOWN } from "../helpers/policy-engine";
 import { runCases, type RuleCase } from "./support/cases";
+import { gpuPoolCases } from "./support/gpu-pool-cases";
 
 const EKS = "aws:eks/cluster:Cluster";
 const GKE = "gcp:container/cluster:Cluster";
@@ -184,6 +185,7 @@ const cases: RuleCase[] = [
     expected: /runs Kubernetes 1.29, older than the supported minimum 1.31[\s\S]*does not pin a Kubernetes version/,
     good: () => [eks({ version: "1.33" }), resource(GKE, { releaseChannel: { channel: "REGULAR" } }), resource(AKS, { kubernetesVersion: "1.32.5" })],
   },
+  ...gpuPoolCases,
 ];
 
 runCases("cluster", clusterRules, cases);

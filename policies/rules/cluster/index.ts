@@ -1,6 +1,7 @@
 import type { Rule } from "../support/define";
 import { clusterAuditLogs } from "./audit-logs";
 import { clusterDefaultDeny } from "./default-deny";
+import { clusterGpuPoolsTainted } from "./gpu-pools-tainted";
 import { clusterKubernetesVersion } from "./kubernetes-version";
 import { clusterNetworkPolicyEnforced } from "./network-policy-enforced";
 import { clusterNoPublicApi } from "./no-public-api";
@@ -17,4 +18,5 @@ export const clusterRules: Rule[] = [
   clusterPrivateNodes,
   clusterNodeMetadata,
   clusterKubernetesVersion,
+  clusterGpuPoolsTainted,
 ];

@@ -42,6 +42,9 @@ export const awsMocks: ProviderMocks = {
     "aws:ec2/securityGroup:SecurityGroup": (a) => ({ arn: arn("ec2", `security-group/sg-${a.name}`) }),
     "aws:eks/addon:Addon": (a) => ({ arn: arn("eks", `addon/${a.inputs.clusterName}/${a.inputs.addonName}/offline`), addonVersion: a.inputs.addonVersion ?? "v0.0.0-eksbuild.1" }),
     "aws:cloudwatch/logGroup:LogGroup": (a) => ({ arn: arn("logs", `log-group:${a.inputs.name ?? a.name}`) }),
+    "aws:sqs/queue:Queue": (a) => ({ arn: arn("sqs", a.inputs.name ?? a.name), url: `https://sqs.us-west-2.amazonaws.com/${ACCOUNT_ID}/${a.inputs.name ?? a.name}` }),
+    "aws:cloudwatch/eventRule:EventRule": (a) => ({ arn: arn("events", `rule/${a.inputs.name ?? a.name}`), name: a.inputs.name ?? a.name }),
+    "aws:iam/instanceProfile:InstanceProfile": (a) => ({ arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${a.inputs.name ?? a.name}`, name: a.inputs.name ?? a.name }),
   },
 
   /** Resource ids that the cloud derives from the resource (an S3 bucket's id is its name). */

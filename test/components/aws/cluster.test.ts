@@ -79,7 +79,10 @@ describe.each(["dev", "prod"])("%s stack: cluster", (stack) => {
     const admins = [...clusterConfig(r).adminPrincipalArns].sort();
     const viewers = [...(clusterConfig(r).viewerPrincipalArns ?? [])].sort();
     expect(viewers.length).toBeGreaterThan(0);
-    const entries = ofType(r, T.accessEntry);
+    // Nodes join through EC2_LINUX entries (no Kubernetes permissions of their own): only Karpenter's node role has one.
+    const nodeEntries = ofType(r, T.accessEntry).filter((e) => e.inputs.type === "EC2_LINUX");
+    expect(nodeEntries.map((e) => e.inputs.principalArn)).toEqual([`arn:aws:iam::123456789012:role/mlops-${stack}-karpenter-node-role`]);
+    const entries = ofType(r, T.accessEntry).filter((e) => e.inputs.type !== "EC2_LINUX");
     expect(entries.map((e) => e.inputs.principalArn).sort()).toEqual([...admins, ...viewers].sort());
     for (const e of entries) expect(e.inputs).toMatchObject({ clusterName: `mlops-${stack}`, type: "STANDARD" });
     const associations = ofType(r, T.accessPolicy);
