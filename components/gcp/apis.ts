@@ -13,6 +13,8 @@ export const REQUIRED_APIS = [
   // The bucket, and the project lookup that names the GKE service agent (usually on already).
   "storage.googleapis.com",
   "cloudresourcemanager.googleapis.com",
+  // The cluster's log bucket, sink and exclusion (usually on already: GKE writes its logs there).
+  "logging.googleapis.com",
 ] as const;
 
 export interface ProjectApisArgs {

@@ -68,6 +68,11 @@ export interface WorkloadServiceAccountArgs {
   /** Bucket-level grants: the account's only permissions. */
   bucketRoles: { bucket: pulumi.Input<string>; role: string }[];
   /**
+   * Roles the account holds on itself, e.g. roles/iam.serviceAccountTokenCreator so it can sign blobs
+   * (Velero's signed download URLs under Workload Identity). Default: none.
+   */
+  selfRoles?: string[];
+  /**
    * The cluster: the project's workload identity pool (`<project>.svc.id.goog`) exists once the first
    * cluster with Workload Identity does, and IAM refuses a binding to a principal of a missing pool.
    */
@@ -94,7 +99,10 @@ export class WorkloadServiceAccount extends pulumi.ComponentResource {
       { serviceAccountId: account.name, role: WORKLOAD_IDENTITY_USER, member: this.kubernetesMember },
       { parent: this, dependsOn: [args.cluster] },
     );
-    const grants = args.bucketRoles.map(({ bucket, role }, i) => new storage.BucketIAMMember(`${name}-bucket-${i}`, { bucket, role, member: account.member }, parent));
+    const grants: pulumi.Resource[] = args.bucketRoles.map(({ bucket, role }, i) => new storage.BucketIAMMember(`${name}-bucket-${i}`, { bucket, role, member: account.member }, parent));
+    for (const role of args.selfRoles ?? []) {
+      grants.push(new serviceaccount.IAMMember(`${name}-self-${role.split("/").pop()!.replace(/\./g, "-")}`, { serviceAccountId: account.name, role, member: account.member }, parent));
+    }
     // Consumers get the e-mail once the binding and the grants exist, so a pod never starts with a bare account.
     this.email = pulumi.all([account.email, binding.urn, ...grants.map((g) => g.urn)]).apply(([email]) => email);
     this.registerOutputs({ email: this.email });

@@ -70,6 +70,8 @@ const computedIds: ProviderMocks["computedIds"] = {
   "azure-native:containerregistry:Registry": (s) => `${rgPath(s.resourceGroupName)}/providers/Microsoft.ContainerRegistry/registries/${s.name}`,
   "azure-native:keyvault:Vault": (s) => `${rgPath(s.resourceGroupName)}/providers/Microsoft.KeyVault/vaults/${s.name}`,
   "azure-native:keyvault:Key": (s) => `${rgPath(s.resourceGroupName)}/providers/Microsoft.KeyVault/vaults/${s.vaultName}/keys/${s.name}`,
+  "azure-native:operationalinsights:Workspace": (s) => `${rgPath(s.resourceGroupName)}/providers/Microsoft.OperationalInsights/workspaces/${s.name}`,
+  "azure-native:monitor:DataCollectionRule": (s) => `${rgPath(s.resourceGroupName)}/providers/Microsoft.Insights/dataCollectionRules/${s.name}`,
 };
 
 /** The kubeconfig AKS returns for an Entra ID cluster's user (exec through kubelogin, no token), base64-encoded. */

@@ -414,7 +414,8 @@ describe.each(["dev", "prod"] as const)("%s-like foundation", (env) => {
     });
 
     test("the stack outputs every foundation exports", () => {
-      expect(Object.keys(d.outputs).sort()).toEqual(["artifactStoreUri", "clusterName", "databaseEndpoint", "imageRegistry", "kubeconfig", "mlflowIdentity", "region"]);
+      // `recovery`: what a restore reads (test/infra/backups-and-logs.test.ts).
+      expect(Object.keys(d.outputs).sort()).toEqual(["artifactStoreUri", "clusterName", "databaseEndpoint", "imageRegistry", "kubeconfig", "mlflowIdentity", "recovery", "region"]);
       expect(d.outputs).toMatchObject({ clusterName: a.clusterName, region: a.region });
       expect(d.secretOutputs.filter((k) => k.startsWith("out:"))).toEqual(["out:kubeconfig"]);
     });
