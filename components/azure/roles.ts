@@ -12,6 +12,8 @@ export const ROLES = {
   keyVaultCryptoUser: "12338af0-0e69-4776-bea7-57ae8d297424",
   /** Full access to every Kubernetes object of an AKS cluster with Azure RBAC. */
   aksRbacClusterAdmin: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
+  /** Records of one DNS zone: what cert-manager needs for ACME DNS-01 challenges (scoped to the zone). */
+  dnsZoneContributor: "befefa01-2a29-4197-83a8-272ff33ce314",
 } as const;
 
 export type RoleName = keyof typeof ROLES;

@@ -13,6 +13,17 @@ export function isInternal(annotations: Record<string, string> | undefined): boo
   return Object.entries(INTERNAL_LB_ANNOTATIONS).some(([key, values]) => values.includes(String(annotations?.[key] ?? "").toLowerCase()));
 }
 
+/**
+ * The annotation a reviewed public entry point (the platform's ingress controller) carries, with the
+ * reason: `workloads-no-public-load-balancer` admits it, `endpoints-tls-and-hostname` holds it to TLS
+ * and host names.
+ */
+export const PUBLIC_ENTRY_POINT_ANNOTATION = "mlops.io/public-entry-point";
+
+export function isPublicEntryPoint(annotations: Record<string, string> | undefined): boolean {
+  return String(annotations?.[PUBLIC_ENTRY_POINT_ANNOTATION] ?? "").trim().length > 0;
+}
+
 /** Service definitions inside Helm values (`service: {type: LoadBalancer, annotations}`), with their path. */
 export function servicesInValues(values: unknown): { path: string; type: string; annotations?: Record<string, string> }[] {
   const found: { path: string; type: string; annotations?: Record<string, string> }[] = [];
