@@ -1,11 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ALERT_NAMES } from "../components/kubernetes/alert-rules";
+import { ALERT_NAMES, TEAM_LABEL_VALUE, type AlertRuleParams } from "../components/kubernetes/alert-rules";
+import { ALERT_SEVERITIES, credentialSlots, routingProblems, type CredentialSlot } from "../components/kubernetes/alertmanager-config";
 import { MODEL_URI_EXPECTED, isRegistryScheme, parseModelUri } from "../components/kubernetes/model-uri";
 import type { ResourceSpec } from "../components/kubernetes/pod";
 import type { ModelQuality } from "../components/kubernetes/services";
 import { CLOUD_SETTINGS, SUPPORTED_CLOUDS, type CloudConfig } from "./clouds/settings";
 import { DIGEST_PLACEHOLDER, IMAGE_NAMES } from "./images";
+import { ingressIssues, ingressSchema } from "./ingress-config";
 
 export { SUPPORTED_CLOUDS } from "./clouds/settings";
 export { DIGEST_PLACEHOLDER, IMAGE_NAMES } from "./images";
@@ -118,6 +120,85 @@ export const modelSchema = z
     path: ["retrainWebhookUrl"],
   });
 
+/**
+ * A receiver's credential (Slack webhook URL, PagerDuty routing key, SMTP password, webhook token): only
+ * ever a Pulumi secret, set with `pulumi config set --secret --path 'mlops:alerting.receivers[<i>]...'`
+ * (loadConfig refuses one in plain text). A preview without it shows a placeholder; `pulumi up` refuses it.
+ */
+const credential = z.string().min(1);
+/** The fields that hold credentials: their values never appear in an error message. */
+const CREDENTIAL_FIELDS = new Set<string>(["webhookUrl", "routingKey", "authPassword", "bearerToken"] satisfies CredentialSlot["field"][]);
+
+/**
+ * Who gets paged (components/kubernetes/README.md "Alerting"): receivers, routes per severity and `team`
+ * label, grouping, and the runbook links of the platform's alerts. The checks are Alertmanager's own
+ * (routingProblems, components/kubernetes/alertmanager-config.ts). Unset in dev: every alert goes to the
+ * monitor. Prod requires it, with a defaultReceiver (parseConfig).
+ */
+const alertingSchema = z
+  .object({
+    /** Gets every alert no route takes: a person's receiver. */
+    defaultReceiver: z.string().optional(),
+    receivers: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            slack: z.object({ channel: z.string(), webhookUrl: credential.optional() }).strict().optional(),
+            pagerduty: z.object({ routingKey: credential.optional() }).strict().optional(),
+            email: z
+              .object({
+                to: z.string(),
+                from: z.string(),
+                /** host:port of the SMTP relay. */
+                smarthost: z.string(),
+                authUsername: z.string().min(1).optional(),
+                authPassword: credential.optional(),
+                requireTls: z.boolean().optional(),
+              })
+              .strict()
+              .optional(),
+            /** The URL is configuration; a credential goes in bearerToken (Authorization: Bearer). */
+            webhook: z.object({ url: z.string(), bearerToken: credential.optional() }).strict().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** In order, the first match wins (unless `continue`); after them, defaultReceiver. */
+    routes: z
+      .array(
+        z
+          .object({
+            receiver: z.string(),
+            severity: z.enum(ALERT_SEVERITIES).optional(),
+            team: z.string().optional(),
+            matchers: z.array(z.string()).optional(),
+            continue: z.boolean().optional(),
+            repeatInterval: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Default: group by alertname, namespace and model; wait 30s, then 5m between updates, repeat every 4h. */
+    grouping: z
+      .object({ groupBy: z.array(z.string()).min(1).optional(), groupWait: z.string().optional(), groupInterval: z.string().optional(), repeatInterval: z.string().optional() })
+      .strict()
+      .optional(),
+    /** A dead man's switch receiving the chart's always-firing Watchdog alert; without one, Watchdog is off. */
+    heartbeat: z.object({ receiver: z.string(), repeatInterval: z.string().optional() }).strict().optional(),
+    /** The `team` label of the platform's alerts (default: the `team` tag). */
+    team: z.string().regex(TEAM_LABEL_VALUE, "expected a team label value (letters, digits, spaces, . _ -)").optional(),
+    /** Base of every alert's runbook_url, e.g. https://github.com/<org>/<repo>/blob/main/docs/runbooks (default: docs/runbooks). */
+    runbookBaseUrl: z
+      .string()
+      .regex(/^(https:\/\/[^\s{}"]+|[^\s{}":]+)$/, "expected an https:// URL or a repository path such as docs/runbooks")
+      .optional(),
+  })
+  .strict()
+  .superRefine((a, ctx) => {
+    for (const problem of routingProblems(a)) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+  });
+
 /** A version or commit SHA: `latest` moves, so it pins nothing. */
 const imageTag = z
   .string()
@@ -177,6 +258,16 @@ export const configSchema = z
       .array(modelSchema)
       .default([])
       .refine((models) => new Set(models.map((m) => m.name)).size === models.length, { message: "model names must be unique" }),
+    /**
+     * The inference API's clients: Pulumi generates one API key each (stack output `servingApiKeys`,
+     * a secret) and mounts them into every serving pod. At least one, so inference is always
+     * authenticated; `ratePerMinute` overrides serving's default rate for that key.
+     */
+    servingClients: z
+      .array(z.object({ name: dnsLabel, ratePerMinute: z.number().int().positive().optional() }).strict())
+      .min(1, "list at least one client: inference is always authenticated")
+      .default([{ name: "default" }])
+      .refine((clients) => new Set(clients.map((c) => c.name)).size === clients.length, { message: "client names must be unique" }),
     monitoring: z
       .object({
         /** Alert thresholds; environment defaults from PRODUCT.md apply where unset. */
@@ -196,9 +287,16 @@ export const configSchema = z
         path: ["driftShareWarning"],
       })
       .default({}),
+    alerting: alertingSchema.optional(),
+    /** The public entry point: hosts per endpoint, TLS issuer, DNS zone (infra/ingress-config.ts); unset: nothing exposed. */
+    ingress: ingressSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
+    for (const issue of ingressIssues(c)) ctx.addIssue({ code: "custom", ...issue });
+    if (!c.alerting?.team && !TEAM_LABEL_VALUE.test(c.tags.team ?? "")) {
+      ctx.addIssue({ code: "custom", path: ["alerting", "team"], message: `the platform's alerts carry the team tag ("${c.tags.team}") as their team label, which it cannot be: set alerting.team` });
+    }
     if (c.environment === "prod") {
       c.models.forEach((m, i) => {
         if (m.challenger && !m.challenger.shadow && m.challenger.weight > 10) {
@@ -242,7 +340,50 @@ export function parseConfig(raw: Record<string, unknown>): PlatformConfig {
   if (!settings.success) problems.push(...settings.error.issues.map((issue) => describeIssue(issue, raw)));
   else problems.push(...target.issues(raw.environment, settings.data).map((issue) => describeIssue({ code: "custom", input: undefined, ...issue } as z.core.$ZodIssue, raw)));
   if (problems.length || !neutral.success || !settings.success) return fail(problems);
-  return { ...neutral.data, ...settings.data, cloud } as PlatformConfig;
+  const config = { ...neutral.data, ...settings.data, cloud } as PlatformConfig;
+  // Checked once the rest holds (a config with other problems names those first).
+  const unrouted = alertingProblems(config);
+  if (unrouted.length) return fail(unrouted);
+  return config;
+}
+
+/**
+ * Prod pages people (PRODUCT.md "Environments": every alert of a prod stack reaches someone): an
+ * `alerting` block with a default receiver is required. Dev may leave it out (every alert goes to the monitor).
+ */
+export function alertingProblems(config: PlatformConfig): string[] {
+  if (config.environment !== "prod" || config.alerting?.defaultReceiver) return [];
+  const what = config.alerting ? `${NAMESPACE}:alerting.defaultReceiver: missing (required)` : `${NAMESPACE}:alerting: missing (required)`;
+  return [`${what}; in prod every alert must reach a person: configure a receiver (slack, pagerduty, email or webhook) and name it defaultReceiver (components/kubernetes/README.md, "Alerting")`];
+}
+
+/** The `pulumi config set` path of a credential, e.g. mlops:alerting.receivers[1].slack.webhookUrl. */
+function credentialPath(config: PlatformConfig, slot: CredentialSlot): string {
+  const index = config.alerting!.receivers.findIndex((r) => r.name === slot.receiver);
+  return `${NAMESPACE}:alerting.receivers[${index}].${slot.kind}.${slot.field}`;
+}
+
+/**
+ * Receivers' credentials come only from Pulumi secrets: a credential written in plain text in the stack
+ * file (the `alerting` key not a secret) is refused, and a real deployment refuses a missing one (a
+ * preview shows a placeholder, as it does for image digests), each with the command that sets it.
+ */
+export function credentialProblems(config: PlatformConfig, opts: { deploying: boolean; alertingIsSecret: boolean }): string[] {
+  const problems: string[] = [];
+  for (const slot of credentialSlots(config.alerting)) {
+    const receiver = config.alerting!.receivers.find((r) => r.name === slot.receiver)!;
+    const value = (receiver[slot.kind] as Record<string, unknown>)[slot.field];
+    const path = credentialPath(config, slot);
+    const set = `pulumi config set --secret --path '${path}' <value>`;
+    if (value !== undefined && !opts.alertingIsSecret) problems.push(`${path}: a credential in plain text; remove it from the stack file and set it as a Pulumi secret: ${set}`);
+    else if (value === undefined && opts.deploying) problems.push(`${path}: missing; a real deployment needs the ${slot.kind} receiver "${slot.receiver}"'s credential: ${set}`);
+  }
+  return problems;
+}
+
+/** What the platform's alert rules take from the stack: their team label and the runbooks' base URL. */
+export function alertRuleSettings(config: PlatformConfig): Pick<AlertRuleParams, "team" | "runbookBaseUrl"> {
+  return { team: config.alerting?.team ?? config.tags.team, ...(config.alerting?.runbookBaseUrl ? { runbookBaseUrl: config.alerting.runbookBaseUrl } : {}) };
 }
 
 /**
@@ -275,11 +416,19 @@ export function loadConfig(): PlatformConfig {
     const parsed = parseConfig(raw);
     if (problems.length) fail(problems);
     refusePlaceholderDigests(parsed, !pulumi.runtime.isDryRun());
+    const credentials = credentialProblems(parsed, { deploying: !pulumi.runtime.isDryRun(), alertingIsSecret: isConfigSecret(`${NAMESPACE}:alerting`) });
+    if (credentials.length) fail(credentials);
     return parsed;
   } catch (err) {
     if (err instanceof ConfigError) fail([...problems, ...err.problems]);
     throw err;
   }
+}
+
+/** Whether the engine handed this key over as a secret (a `secure:` value, or one nested in it). */
+function isConfigSecret(key: string): boolean {
+  const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
+  return runtimeConfig.isConfigSecret?.(key) ?? false;
 }
 
 function fail(problems: string[]): never {
@@ -289,13 +438,22 @@ function fail(problems: string[]): never {
 function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, unknown>): string {
   const [top, ...rest] = issue.path.map(String);
   const key = `${NAMESPACE}:${top ?? ""}${rest.length ? `.${rest.join(".")}` : ""}`;
-  const value = valueAt(raw, issue.path);
+  const value = top === "alerting" ? redactCredentials(valueAt(raw, issue.path), CREDENTIAL_FIELDS.has(String(issue.path.at(-1)))) : valueAt(raw, issue.path);
   const shown = value === undefined ? "missing (required)" : `got ${JSON.stringify(value)}`;
   let allowed = issue.message;
   if (issue.code === "invalid_value" && "values" in issue) allowed = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
   if (issue.code === "invalid_type" && value === undefined) allowed = `required (${issue.expected})`;
   if (issue.code === "unrecognized_keys") return `${key}: unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
   return `${key}: ${shown}; ${allowed}`;
+}
+
+/** A value with every credential in it replaced, so an error message never shows one. */
+function redactCredentials(value: unknown, isCredential = false): unknown {
+  if (value === undefined) return undefined;
+  if (isCredential) return "[secret]";
+  if (Array.isArray(value)) return value.map((v) => redactCredentials(v));
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactCredentials(v, CREDENTIAL_FIELDS.has(k))]));
 }
 
 function valueAt(raw: unknown, path: PropertyKey[]): unknown {

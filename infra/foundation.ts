@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { Foundation, FoundationOutputs } from "../components/contracts";
 import type { PlatformConfig } from "./config";
+import { dns01Zone } from "./ingress-config";
 import type { EnvironmentProfile } from "./profiles";
 import type { BuiltFoundation, FoundationRequest } from "./clouds/target";
 
@@ -9,7 +10,7 @@ export { MLFLOW_SERVICE_ACCOUNT } from "./clouds/target";
 export interface FoundationResult {
   foundation: Foundation;
   /** Stack outputs, the same names on every cloud (FoundationOutputs). */
-  outputs: Record<keyof FoundationOutputs, pulumi.Input<unknown>>;
+  outputs: { [K in keyof FoundationOutputs]: pulumi.Input<unknown> };
   /** Where images are pulled from when `mlops:images.registry` is unset: the registry the foundation creates. */
   defaultImageRegistry: string;
 }
@@ -29,6 +30,7 @@ export async function buildFoundation(config: PlatformConfig, profile: Environme
     artifactPrefix: config.artifactStore.prefix,
     profile,
     tags,
+    dnsZone: dns01Zone(config.ingress),
   });
   let built: BuiltFoundation;
   switch (config.cloud) {

@@ -21,6 +21,12 @@ export interface EnvironmentProfile {
     zoneRedundant: boolean;
     /** Secrets in etcd encrypted with a key the stack owns (EKS always does). */
     customerManagedSecretsKey: boolean;
+    /**
+     * How long a node may stay unneeded (empty or underutilized) before the node autoscaler removes it:
+     * Karpenter's consolidateAfter, AKS's scale-down-unneeded time, GKE's autoscaling profile
+     * (OPTIMIZE_UTILIZATION at 5 minutes or less, else BALANCED). Short in dev (cost), longer in prod (churn).
+     */
+    scaleDownAfterMinutes: number;
   };
   database: {
     /** A standby in another zone (RDS multi-AZ, Cloud SQL REGIONAL, zone-redundant Flexible Server). */
@@ -40,7 +46,21 @@ export interface EnvironmentProfile {
     /** Objects encrypted with a key the stack owns (S3 always is). */
     customerManagedKey: boolean;
   };
+  /** Days container logs (and the clouds' other log groups) are kept: CloudWatch, Cloud Logging, Log Analytics (at least 30 there). */
   logRetentionDays: number;
+  /** Velero's scheduled backups of the platform's namespaces (components/kubernetes/velero.ts) and their bucket. */
+  backups: {
+    /** Cron (UTC) of the Velero Schedules: how much cluster state a restore may lose (the RPO of cluster objects). */
+    schedule: string;
+    /** Days a backup is kept (the Schedule's ttl); the bucket expires backup objects a week after. */
+    retentionDays: number;
+    /** File-system backup (Velero's node agent, Kopia) of the monitoring namespace's volumes: Prometheus' TSDB, Alertmanager's state. */
+    fileSystemBackup: boolean;
+    /** Days a deleted or overwritten backup object stays recoverable (bucket versioning). */
+    noncurrentVersionExpirationDays: number;
+    /** Backup objects move to a colder class after this many days; undefined keeps them hot. */
+    coldStorageAfterDays?: number;
+  };
   workloads: {
     mlflowReplicas: number;
     /** MLflow server worker processes per pod. */
@@ -82,10 +102,11 @@ const res = (cpuRequest: string, memoryRequest: string, cpuLimit: string, memory
 export const PROFILES: Record<PlatformConfig["environment"], EnvironmentProfile> = {
   dev: {
     network: { egressPerZone: false, flowLogs: false },
-    cluster: { spot: true, zoneRedundant: false, customerManagedSecretsKey: false },
+    cluster: { spot: true, zoneRedundant: false, customerManagedSecretsKey: false, scaleDownAfterMinutes: 5 },
     database: { highAvailability: false, backupRetentionDays: 1, deletionProtection: false, geoRedundantBackups: false },
     artifactStore: { forceDestroy: true, noncurrentVersionExpirationDays: 7, abortIncompleteUploadDays: 1, customerManagedKey: false },
     logRetentionDays: 7,
+    backups: { schedule: "0 3 * * *", retentionDays: 7, fileSystemBackup: false, noncurrentVersionExpirationDays: 7 },
     workloads: {
       mlflowReplicas: 1,
       mlflowWorkers: 2,
@@ -115,10 +136,11 @@ export const PROFILES: Record<PlatformConfig["environment"], EnvironmentProfile>
   },
   prod: {
     network: { egressPerZone: true, flowLogs: true },
-    cluster: { spot: false, zoneRedundant: true, customerManagedSecretsKey: true },
+    cluster: { spot: false, zoneRedundant: true, customerManagedSecretsKey: true, scaleDownAfterMinutes: 10 },
     database: { highAvailability: true, backupRetentionDays: 14, deletionProtection: true, geoRedundantBackups: true },
     artifactStore: { forceDestroy: false, noncurrentVersionExpirationDays: 90, coldStorageAfterDays: 90, abortIncompleteUploadDays: 7, customerManagedKey: true },
     logRetentionDays: 90,
+    backups: { schedule: "0 */6 * * *", retentionDays: 30, fileSystemBackup: true, noncurrentVersionExpirationDays: 30, coldStorageAfterDays: 30 },
     workloads: {
       mlflowReplicas: 2,
       mlflowWorkers: 4,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { buildFoundation } from "./foundation";
+import { deployOperations } from "./operations";
 import { resolveProfile } from "./profiles";
 import { standardTags } from "./tags";
 import { deployWorkloads } from "./workloads";
@@ -15,5 +16,7 @@ export async function main(): Promise<Record<string, unknown>> {
   const tags = standardTags(config);
   const foundation = await buildFoundation(config, profile, tags, pulumi.getStack());
   const workloads = deployWorkloads(foundation.foundation, config, profile, config.images.registry ?? foundation.defaultImageRegistry);
-  return { ...foundation.outputs, ...workloads.outputs };
+  // Backups (Velero) and log shipping: beside the workloads, on the same cluster, independent of them.
+  const operations = deployOperations(`mlops-${config.environment}`, foundation.foundation, profile, pulumi.getStack());
+  return { ...foundation.outputs, ...workloads.outputs, ...operations.outputs };
 }

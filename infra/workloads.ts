@@ -1,7 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { Foundation } from "../components/contracts";
-import { imageReference, Platform, type AlertAction, type ModelWorkload, type PlatformImages, type ResourceSpec } from "../components/kubernetes";
-import { ConfigError, DIGEST_PLACEHOLDER, NAMESPACE, type ModelConfig, type PlatformConfig } from "./config";
+import { imageReference, Platform, type AlertAction, type AlertRouting, type ModelWorkload, type PlatformImages, type ResourceSpec } from "../components/kubernetes";
+import { alertRuleSettings, ConfigError, DIGEST_PLACEHOLDER, NAMESPACE, type ModelConfig, type PlatformConfig } from "./config";
+import { ingressSettings } from "./ingress-config";
 import type { EnvironmentProfile } from "./profiles";
 
 export interface WorkloadsResult {
@@ -18,17 +19,18 @@ export function deployWorkloads(foundation: Foundation, config: PlatformConfig, 
     images: resolveImages(config, profile, registry),
     models: config.models.map((m, i) => modelWorkload(m, i, profile)),
     mlflow: { replicas: w.mlflowReplicas, workers: w.mlflowWorkers, resources: w.resources.mlflow },
-    serving: { cpuUtilization: w.hpaCpuUtilization, reloadIntervalSeconds: w.servingReloadIntervalSeconds },
+    serving: { cpuUtilization: w.hpaCpuUtilization, reloadIntervalSeconds: w.servingReloadIntervalSeconds, clients: config.servingClients },
     drift: { resources: w.resources.drift },
     monitor: { replicas: w.monitorReplicas, resources: w.resources.monitor, retentionDays: w.monitorRetentionDays, alertActions: alertActions(config.models) },
     jobResources: w.resources.jobs,
     disruptionBudgets: w.podDisruptionBudgets ? { minAvailable: w.pdbMinAvailable } : undefined,
     monitoring: {
       prometheus: { replicas: w.prometheusReplicas, retention: w.prometheusRetention, storage: w.prometheusStorage, resources: w.resources.prometheus },
-      alertmanager: { replicas: w.alertmanagerReplicas },
+      alertmanager: { replicas: w.alertmanagerReplicas, routing: alertRouting(config) },
       grafana: { resources: w.resources.grafana },
     },
-    alerts: profile.alerts,
+    alerts: { ...profile.alerts, ...alertRuleSettings(config) },
+    ingress: ingressSettings(config.environment, config.cloud, config.ingress),
   });
   return {
     platform,
@@ -40,6 +42,13 @@ export function deployWorkloads(foundation: Foundation, config: PlatformConfig, 
       grafanaUrl: platform.grafanaUrl,
       // Where to read the Grafana password (kubectl get secret), never the password itself.
       grafanaAdminSecret: platform.grafanaAdminSecret,
+      // `https://<host>` per endpoint behind the ingress (mlops:ingress); {} without one.
+      publicUrls: platform.publicUrls,
+      // Credentials handed to people and the platform API: Pulumi secrets (encrypted in the state,
+      // shown only with `pulumi stack output --show-secrets`).
+      servingApiKeys: platform.servingApiKeys,
+      monitorFeedbackToken: platform.monitorFeedbackToken,
+      monitorReadToken: platform.monitorReadToken,
     },
   };
 }
@@ -105,6 +114,29 @@ function alertActions(models: ModelConfig[]): AlertAction[] {
   return models.flatMap((m) =>
     m.alertActions.map((a) => ({ alert: a.alert, model: m.name, action: a.action, ...(a.action === "retrain" ? { url: m.retrainWebhookUrl } : {}) })),
   );
+}
+
+/**
+ * The stack's `alerting` for Alertmanager. A credential the stack has not set yet only gets this far in a
+ * preview (loadConfig refuses it missing on a deployment): the preview shows this placeholder in the
+ * receivers' Secret, so it declares what the deployment will.
+ */
+export const PREVIEW_CREDENTIAL = "preview-placeholder-credential";
+function alertRouting(config: PlatformConfig): AlertRouting<string> | undefined {
+  const a = config.alerting;
+  if (!a) return undefined;
+  return {
+    defaultReceiver: a.defaultReceiver,
+    routes: a.routes,
+    grouping: a.grouping,
+    heartbeat: a.heartbeat,
+    receivers: a.receivers.map((r) => ({
+      ...r,
+      ...(r.slack ? { slack: { ...r.slack, webhookUrl: r.slack.webhookUrl ?? PREVIEW_CREDENTIAL } } : {}),
+      ...(r.pagerduty ? { pagerduty: { routingKey: r.pagerduty.routingKey ?? PREVIEW_CREDENTIAL } } : {}),
+      ...(r.email?.authUsername ? { email: { ...r.email, authPassword: r.email.authPassword ?? PREVIEW_CREDENTIAL } } : {}),
+    })),
+  };
 }
 
 /**

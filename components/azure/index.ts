@@ -2,12 +2,16 @@ import { getClientConfigOutput } from "@pulumi/azure-native/authorization/getCli
 import { ResourceGroup } from "@pulumi/azure-native/resources/resourceGroup";
 import * as pulumi from "@pulumi/pulumi";
 import type { Foundation, FoundationComponent, FoundationOutputs, Tags } from "../contracts";
+import type { BackupLifecycle } from "../shared/backups";
 import { serviceAccountIdentity } from "../shared/workload-identity";
 import { ArtifactStore, type ArtifactStoreArgs } from "./artifact-store";
-import { Cluster, SPOT_TAINT, tolerationOf, type NodeOsUpgradeChannel, type UpgradeChannel } from "./cluster";
+import { BACKUP_CONTAINER, backupAccountName, BackupStore } from "./backup-store";
+import { Cluster, SPOT_TAINT, tolerationOf, type AutoScalerProfile, type GpuPoolArgs, type NodeOsUpgradeChannel, type UpgradeChannel } from "./cluster";
 import { Database, POSTGRES_PORT, type DatabaseArgs } from "./database";
+import { azureIngressSupport, type AzureDnsDns01Args } from "./dns";
 import { WorkloadIdentity } from "./identity";
 import { KeyVault } from "./keys";
+import { ContainerInsights, LogWorkspace } from "./logs";
 import { keyVaultName, registryName, storageAccountName } from "./naming";
 import { Network } from "./network";
 import { Registry, type RegistryArgs } from "./registry";
@@ -17,7 +21,7 @@ export { globalName, keyVaultName, registryName, storageAccountName } from "./na
 export { ROLES } from "./roles";
 
 /** Key names in the vault: one key per consumer. */
-export const KEYS = { secrets: "aks-secrets", storage: "artifacts", database: "postgres", databaseGeoBackup: "postgres-geo-backup" } as const;
+export const KEYS = { secrets: "aks-secrets", storage: "artifacts", database: "postgres", databaseGeoBackup: "postgres-geo-backup", backups: "backups" } as const;
 
 export interface AzureFoundationArgs {
   /** Azure region of every resource, e.g. westeurope (the `region` output). */
@@ -52,6 +56,10 @@ export interface AzureFoundationArgs {
     zones: boolean;
     systemPool: { vmSize: string; count: number };
     userPool: { vmSize: string; min: number; max: number; spot: boolean };
+    /** The cluster autoscaler's settings; unset: AKS's defaults. */
+    autoScalerProfile?: AutoScalerProfile;
+    /** A tainted GPU agent pool with the NVIDIA device plugin; unset: none. */
+    gpuPool?: GpuPoolArgs;
     upgradeChannel: UpgradeChannel;
     nodeOsUpgradeChannel: NodeOsUpgradeChannel;
     /** Export the control plane's audit logs to Log Analytics, kept this many days; unset: none. */
@@ -68,6 +76,15 @@ export interface AzureFoundationArgs {
   customerManagedKeys?: { rotateAfterDays: number; expireAfterDays: number; softDeleteRetentionDays: number; pairedLocation?: string };
   /** The Kubernetes service account MLflow runs as; the federated credential trusts exactly this one. */
   mlflowServiceAccount: { namespace: string; name: string };
+  /** The Azure DNS zone cert-manager answers ACME DNS-01 challenges in, as a managed identity of its service account; unset: no DNS-01. */
+  certManagerDns?: Pick<AzureDnsDns01Args, "zoneName" | "zoneId" | "serviceAccount">;
+  /**
+   * Velero's backup storage account (the artifact store's redundancy and soft delete; a key of the vault
+   * with customerManagedKeys) and the managed identity its service account uses; unset: no backup store.
+   */
+  backups?: BackupLifecycle & { serviceAccount: { namespace: string; name: string } };
+  /** Container logs (Container Insights) into the stack's Log Analytics workspace, kept this many days (at least 30); unset: none. */
+  containerLogs?: { retentionDays: number };
   tags: Tags;
 }
 
@@ -83,6 +100,8 @@ export class AzureFoundation extends pulumi.ComponentResource implements Foundat
   readonly registry: Registry;
   readonly mlflowIdentity: WorkloadIdentity;
   readonly keyVault?: KeyVault;
+  backupStore?: BackupStore;
+  logWorkspace?: LogWorkspace;
 
   constructor(name: string, args: AzureFoundationArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before anything is registered: a refused argument leaves no half-declared foundation behind.
@@ -121,11 +140,13 @@ export class AzureFoundation extends pulumi.ComponentResource implements Foundat
         },
         parent,
       );
-    this.keyVault = cmk ? vault("kv", location, [KEYS.secrets, KEYS.storage, KEYS.database]) : undefined;
+    this.keyVault = cmk ? vault("kv", location, [KEYS.secrets, KEYS.storage, KEYS.database, ...(args.backups ? [KEYS.backups] : [])]) : undefined;
     const geoVault = geoBackupKey ? vault("kvgeo", cmk.pairedLocation!, [KEYS.databaseGeoBackup]) : undefined;
     const key = (v: KeyVault | undefined, keyName: string) => v?.keys[keyName];
 
     const secretsKey = key(this.keyVault, KEYS.secrets);
+    // Before the cluster: its monitoring add-on names the workspace.
+    this.logWorkspace = args.containerLogs ? new LogWorkspace(`${name}-logs`, { resourceGroupName: this.resourceGroup.name, location, retentionDays: args.containerLogs.retentionDays, tags }, parent) : undefined;
     this.cluster = new Cluster(
       `${name}-cluster`,
       {
@@ -135,9 +156,13 @@ export class AzureFoundation extends pulumi.ComponentResource implements Foundat
         clusterName: args.clusterName,
         network: { aksSubnetId: this.network.aksSubnetId, podCidr: args.network.podCidr, serviceCidr: args.network.serviceCidr, dnsServiceIp: args.network.dnsServiceIp },
         secretsEncryptionKey: secretsKey ? { keyIdWithVersion: secretsKey.keyUriWithVersion, keyResourceId: secretsKey.id } : undefined,
+        logAnalyticsWorkspaceId: this.logWorkspace?.workspaceId,
       },
       parent,
     );
+    if (this.logWorkspace) {
+      new ContainerInsights(`${name}-container-insights`, { resourceGroupName: this.resourceGroup.name, location, clusterId: this.cluster.cluster.id, workspaceId: this.logWorkspace.workspaceId, tags }, parent);
+    }
 
     const storageKey = key(this.keyVault, KEYS.storage);
     this.artifactStore = new ArtifactStore(
@@ -190,6 +215,7 @@ export class AzureFoundation extends pulumi.ComponentResource implements Foundat
       },
       parent,
     );
+    const backups = args.backups ? this.backupStoreFor(name, args, rg, key(this.keyVault, KEYS.backups)) : undefined;
 
     this.foundation = {
       cloud: "azure",
@@ -208,6 +234,15 @@ export class AzureFoundation extends pulumi.ComponentResource implements Foundat
       resourceMetrics: [],
       // AKS taints spot pools; without the toleration the platform's pods would all crowd onto the system pool.
       scheduling: args.cluster.userPool.spot ? { tolerations: [tolerationOf(SPOT_TAINT)] } : undefined,
+      ingress: azureIngressSupport(
+        `${name}-cert-manager-dns`,
+        args.certManagerDns && { ...args.certManagerDns, resourceGroupName: this.resourceGroup.name, location, oidcIssuerUrl: this.cluster.oidcIssuerUrl, tags },
+        parent,
+      ),
+      backups,
+      logs: this.logWorkspace
+        ? { kind: "managed", service: "Azure Monitor (Container Insights)", destination: this.logWorkspace.workspaceId, retentionDays: this.logWorkspace.retentionDays }
+        : undefined,
     };
     this.outputs = {
       clusterName: this.cluster.name,
@@ -217,8 +252,85 @@ export class AzureFoundation extends pulumi.ComponentResource implements Foundat
       region: location,
       imageRegistry: this.registry.loginServer,
       mlflowIdentity: this.mlflowIdentity.clientId,
+      recovery: {
+        database: { kind: "azure-flexible", server: this.database.server.name, resourceGroup: this.resourceGroup.name, location, backupRetentionDays: args.database.backupRetentionDays },
+        backupStore: backups && {
+          provider: "azure",
+          bucket: backups.bucket,
+          prefix: backups.prefix,
+          region: backups.region,
+          config: backups.config,
+          identity: backups.principal,
+          allowedSubnetIds: backups.allowedSubnetIds,
+        },
+        logs: this.logWorkspace
+          ? { kind: "managed", destination: this.logWorkspace.workspaceId, retentionDays: this.logWorkspace.retentionDays }
+          : { kind: "stdout", destination: "kubectl logs", retentionDays: null },
+      },
     };
     this.registerOutputs({ clusterName: this.cluster.name, mlflowClientId: this.mlflowIdentity.clientId });
+  }
+
+  /**
+   * Velero's storage account (reachable from the AKS subnet only, the vault's key with customer-managed
+   * keys) and its managed identity: Storage Blob Data Contributor on the backup container only, usable
+   * only by Velero's service account.
+   */
+  private backupStoreFor(
+    name: string,
+    args: AzureFoundationArgs,
+    rg: { resourceGroupName: pulumi.Output<string>; location: string; subscriptionId: pulumi.Output<string>; tags: Tags },
+    backupKey: KeyVault["keys"][string] | undefined,
+  ): NonNullable<Foundation["backups"]> {
+    // Azure has no force-destroy, and discards uncommitted blocks after 7 days by itself.
+    const { serviceAccount, forceDestroy: _forceDestroy, abortIncompleteUploadDays: _abort, ...lifecycle } = args.backups!;
+    const accountName = backupAccountName(args.namePrefix, args.globalNameSeed);
+    const store = new BackupStore(
+      `${name}-backups`,
+      {
+        ...rg,
+        ...lifecycle,
+        accountName,
+        redundancy: args.artifactStore.redundancy,
+        softDeleteDays: args.artifactStore.softDeleteDays,
+        allowedSubnetIds: [this.network.aksSubnetId],
+        encryption: backupKey && this.keyVault ? { vaultUri: this.keyVault.vaultUri, keyName: backupKey.name, keyResourceId: backupKey.id } : undefined,
+      },
+      { parent: this },
+    );
+    this.backupStore = store;
+    const identity = new WorkloadIdentity(
+      `${name}-velero`,
+      {
+        ...rg,
+        oidcIssuerUrl: this.cluster.oidcIssuerUrl,
+        namespace: serviceAccount.namespace,
+        serviceAccountName: serviceAccount.name,
+        roles: [{ role: "storageBlobDataContributor", scope: store.containerId }],
+      },
+      { parent: this },
+    );
+    return {
+      provider: "azure",
+      bucket: pulumi.output(BACKUP_CONTAINER),
+      prefix: store.prefix,
+      region: pulumi.output(args.location),
+      // Entra ID to the blob endpoint named here: no account key, no ARM lookup of the account (the identity has no role on it).
+      config: pulumi.all([rg.resourceGroupName, rg.subscriptionId]).apply(([resourceGroup, subscriptionId]): Record<string, string> => ({
+        resourceGroup,
+        storageAccount: accountName,
+        subscriptionId,
+        storageAccountURI: `https://${accountName}.blob.core.windows.net/`,
+        useAAD: "true",
+      })),
+      identity: serviceAccountIdentity(
+        serviceAccount,
+        identity.clientId.apply((clientId): Record<string, string> => ({ "azure.workload.identity/client-id": clientId })),
+        { "azure.workload.identity/use": "true" },
+      ),
+      principal: identity.clientId,
+      allowedSubnetIds: [this.network.aksSubnetId],
+    };
   }
 }
 

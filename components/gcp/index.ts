@@ -2,13 +2,17 @@ import * as organizations from "@pulumi/gcp/organizations";
 import * as storage from "@pulumi/gcp/storage";
 import * as pulumi from "@pulumi/pulumi";
 import type { Foundation, FoundationComponent, FoundationOutputs, Tags } from "../contracts";
+import type { BackupLifecycle } from "../shared/backups";
 import { serviceAccountIdentity } from "../shared/workload-identity";
 import { ProjectApis } from "./apis";
 import { ArtifactStore } from "./artifact-store";
-import { Cluster, validateClusterArgs } from "./cluster";
+import { BackupStore } from "./backup-store";
+import { Cluster, validateClusterArgs, type ClusterArgs } from "./cluster";
 import { cloudSqlServiceAgent, Database, type PostgresVersion } from "./database";
+import { gcpIngressSupport, type CloudDnsDns01Args } from "./dns";
 import { MLFLOW_BUCKET_ROLE, NodeServiceAccount, serviceAccountId, WorkloadServiceAccount } from "./identity";
 import { Keys } from "./kms";
+import { ClusterLogs } from "./logs";
 import { gcpLabels } from "./labels";
 import { Network } from "./network";
 import { ImageRegistry } from "./registry";
@@ -51,6 +55,10 @@ export interface GcpFoundationArgs {
     deletionProtection: boolean;
     /** Daily maintenance window start, UTC "HH:MM"; unset: GKE picks. */
     maintenanceStartTime?: string;
+    /** The cluster autoscaler's location policy and profile; unset: BALANCED and BALANCED. */
+    autoscaling?: ClusterArgs["autoscaling"];
+    /** A tainted GPU node pool (guest accelerators); unset: none. */
+    gpuNodePool?: ClusterArgs["gpuNodePool"];
   };
   database: {
     postgresVersion: PostgresVersion;
@@ -82,6 +90,12 @@ export interface GcpFoundationArgs {
   protectKeys: boolean;
   /** The Kubernetes service account MLflow runs as; only it may act as MLflow's Google service account. */
   mlflowServiceAccount: { namespace: string; name: string };
+  /** Velero's backup bucket (CMEK with `cmek`) and the Google service account its Kubernetes service account impersonates; unset: no backup store. */
+  backups?: BackupLifecycle & { cmek: boolean; serviceAccount: { namespace: string; name: string } };
+  /** The cluster's logs kept in a log bucket of their own for this many days; unset: the project's `_Default` bucket. */
+  containerLogs?: { retentionDays: number };
+  /** The Cloud DNS managed zone (in `project`) cert-manager answers ACME DNS-01 challenges in, as a Workload Identity account; unset: no DNS-01. */
+  certManagerDns?: Pick<CloudDnsDns01Args, "zoneName" | "zoneId" | "serviceAccount">;
   tags: Tags;
 }
 
@@ -95,6 +109,8 @@ export class GcpFoundation extends pulumi.ComponentResource implements Foundatio
   readonly artifactStore: ArtifactStore;
   readonly registry: ImageRegistry;
   readonly mlflowServiceAccountEmail: pulumi.Output<string>;
+  backupStore?: BackupStore;
+  containerLogs?: ClusterLogs;
 
   constructor(name: string, args: GcpFoundationArgs, opts?: pulumi.ComponentResourceOptions) {
     validateFoundationArgs(args);
@@ -142,6 +158,8 @@ export class GcpFoundation extends pulumi.ComponentResource implements Foundatio
         secretsKey: secretsKey?.key.id,
         deletionProtection: args.cluster.deletionProtection,
         maintenanceStartTime: args.cluster.maintenanceStartTime,
+        autoscaling: args.cluster.autoscaling,
+        gpuNodePool: args.cluster.gpuNodePool,
         labels,
         dependsOn: [...apis, ...(secretsKey?.grants ?? [])],
         nodesDependOn: [...nodeAccount.grants, ...this.registry.readerGrants],
@@ -192,6 +210,7 @@ export class GcpFoundation extends pulumi.ComponentResource implements Foundatio
       parent,
     );
     this.mlflowServiceAccountEmail = mlflow.email;
+    const operations = this.operations(name, args, keys, apis);
 
     this.foundation = {
       cloud: "gcp",
@@ -206,6 +225,13 @@ export class GcpFoundation extends pulumi.ComponentResource implements Foundatio
       // GKE ships standard-rwo (PD CSI, balanced disks) as the default class, and metrics-server.
       storage: { className: this.cluster.storageClassName, dependsOn: [] },
       resourceMetrics: [],
+      backups: operations.backups,
+      logs: operations.logs,
+      ingress: gcpIngressSupport(
+        `${name}-cert-manager-dns`,
+        args.certManagerDns && { ...args.certManagerDns, project, clusterName: args.clusterName, cluster: this.cluster.cluster, dependsOn: apis },
+        parent,
+      ),
     };
     this.outputs = {
       clusterName: this.cluster.name,
@@ -215,15 +241,94 @@ export class GcpFoundation extends pulumi.ComponentResource implements Foundatio
       region,
       imageRegistry: this.registry.url,
       mlflowIdentity: mlflow.email,
+      recovery: {
+        database: { kind: "cloudsql", instance: this.database.instance.name, project, region, backupRetentionDays: args.database.backupRetentionDays },
+        backupStore: operations.backups && {
+          provider: "gcp",
+          bucket: operations.backups.bucket,
+          prefix: operations.backups.prefix,
+          region,
+          config: operations.backups.config,
+          identity: operations.backups.principal,
+        },
+        logs: this.containerLogs
+          ? { kind: "managed", destination: this.containerLogs.bucketPath, retentionDays: args.containerLogs!.retentionDays }
+          : { kind: "managed", destination: `projects/${project}/locations/global/buckets/_Default`, retentionDays: null },
+      },
     };
     this.registerOutputs({ clusterName: this.cluster.name, mlflowServiceAccount: mlflow.email, imageRegistry: this.registry.url });
   }
+
+  /**
+   * The backup bucket (CMEK in prod) with Velero's Google service account (object admin on that bucket,
+   * signBlob on itself for signed URLs, impersonated by Velero's Kubernetes service account only), and
+   * the cluster's log bucket: each only when asked.
+   */
+  private operations(name: string, args: GcpFoundationArgs, keys: Keys, apis: pulumi.Resource[]): Pick<Foundation, "backups" | "logs"> {
+    const parent = { parent: this };
+    const { project, region } = args;
+    let backups: Foundation["backups"];
+    if (args.backups) {
+      const { serviceAccount, cmek, ...lifecycle } = args.backups;
+      const key = cmek ? keys.key("backups", [storage.getProjectServiceAccountOutput({ project }, parent).member]) : undefined;
+      const store = new BackupStore(
+        `${name}-backups`,
+        { ...lifecycle, project, region, kmsKey: key?.key.id, labels: gcpLabels(args.tags), dependsOn: [...apis, ...(key?.grants ?? [])] },
+        parent,
+      );
+      this.backupStore = store;
+      const velero = new WorkloadServiceAccount(
+        `${name}-velero-identity`,
+        {
+          project,
+          accountId: serviceAccountId(args.clusterName, "velero"),
+          displayName: "Velero (the cluster's backup bucket only)",
+          namespace: serviceAccount.namespace,
+          serviceAccountName: serviceAccount.name,
+          bucketRoles: [{ bucket: store.bucket.name, role: MLFLOW_BUCKET_ROLE }],
+          selfRoles: [VELERO_SELF_ROLE],
+          cluster: this.cluster.cluster,
+          dependsOn: apis,
+        },
+        parent,
+      );
+      backups = {
+        provider: "gcp",
+        bucket: store.bucket.name,
+        prefix: store.prefix,
+        region: pulumi.output(region),
+        // With Workload Identity the plugin signs download URLs as this account.
+        config: velero.email.apply((email): Record<string, string> => ({ serviceAccount: email })),
+        identity: serviceAccountIdentity(serviceAccount, velero.email.apply((email): Record<string, string> => ({ "iam.gke.io/gcp-service-account": email }))),
+        metadataEndpoints: GKE_METADATA_ENDPOINTS,
+        principal: velero.email,
+      };
+    }
+    let logs: Foundation["logs"];
+    if (args.containerLogs) {
+      this.containerLogs = new ClusterLogs(`${name}-logs`, { project, region, clusterName: args.clusterName, retentionDays: args.containerLogs.retentionDays, dependsOn: apis }, parent);
+      logs = { kind: "managed", service: "Cloud Logging", destination: pulumi.output(this.containerLogs.bucketPath), retentionDays: args.containerLogs.retentionDays };
+    }
+    return { backups, logs };
+  }
 }
+
+/** Signing blobs as itself: Velero's signed download URLs (`velero backup logs`, `describe`) under Workload Identity. */
+export const VELERO_SELF_ROLE = "roles/iam.serviceAccountTokenCreator";
+
+/**
+ * GKE's metadata server, which answers Workload Identity's token requests: with NetworkPolicies, pods
+ * that use Workload Identity need these (169.254.169.254:80 on current GKE, 169.254.169.252:988 before 1.21).
+ */
+export const GKE_METADATA_ENDPOINTS = [
+  { cidr: "169.254.169.254/32", port: 80 },
+  { cidr: "169.254.169.252/32", port: 988 },
+];
 
 /** Refuses, before anything is registered, what Google would refuse minutes into a deployment. */
 export function validateFoundationArgs(args: GcpFoundationArgs): void {
   if (!args.cluster.regional && !args.zone.startsWith(`${args.region}-`)) throw new Error(`zone "${args.zone}" is not in region "${args.region}"`);
-  validateClusterArgs({ clusterName: args.clusterName, masterCidr: args.network.masterCidr, authorizedNetworks: args.cluster.authorizedNetworks, nodePool: { ...args.cluster.nodeCount, machineType: args.cluster.machineType, spot: args.cluster.spot, diskSizeGb: args.cluster.diskSizeGb } });
+  validateClusterArgs({ clusterName: args.clusterName, masterCidr: args.network.masterCidr, authorizedNetworks: args.cluster.authorizedNetworks, nodePool: { ...args.cluster.nodeCount, machineType: args.cluster.machineType, spot: args.cluster.spot, diskSizeGb: args.cluster.diskSizeGb }, gpuNodePool: args.cluster.gpuNodePool });
 }
 
 /** GKE's service agent (created with the container API): it encrypts and decrypts Secrets with the cluster's key. */

@@ -87,7 +87,7 @@ export interface AlertRouting<C = string> {
 export const DEFAULT_GROUPING: Required<AlertGrouping> = { groupBy: ["alertname", "namespace", "model"], groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" };
 
 export interface AlertmanagerConfigArgs {
-  /** The monitor's receiver, e.g. http://monitor.mlops.svc.cluster.local:8080/v1/alerts. */
+  /** The monitor's receiver, e.g. http://monitor.mlops.svc.cluster.local:8081/v1/alerts (its own port). */
   webhookUrl: string;
   /** File holding the bearer token the monitor expects (omit when the receiver needs none, e.g. locally). */
   bearerTokenFile?: string;

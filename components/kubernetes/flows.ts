@@ -9,6 +9,10 @@ export interface FlowArgs {
   models: { name: string; drift: boolean; driftWebhook: boolean }[];
   /** Whether the monitor calls retraining webhooks (HTTPS, outside the cluster). */
   monitorWebhooks: boolean;
+  /** Ports other than 443 that Alertmanager's receivers listen on outside the cluster (SMTP relays, webhooks). */
+  alertmanagerEgressPorts?: number[];
+  /** The ingress controller's pods and what it exposes (components/kubernetes/ingress.ts): it reaches exactly those services' ports. */
+  ingress?: { namespace: string; selector: Record<string, string>; mlflow: boolean; grafana: boolean; models: string[] };
 }
 
 const tcp = (...ports: number[]): Port[] => ports.map((port) => ({ port, protocol: "TCP" as const }));
@@ -58,13 +62,23 @@ export function platformFlows(args: FlowArgs): Flow[] {
     { from: bootstrap, to: mlflow, ports: tcp(PORTS.mlflow), why: "creates the service accounts" },
     { from: prometheus, to: monitor, ports: tcp(PORTS.metrics), why: "scrape" },
     { from: prometheus, to: mlflow, ports: tcp(PORTS.mlflow), why: "scrape (MLflow serves /metrics on its API port)" },
-    { from: alertmanager, to: monitor, ports: tcp(PORTS.api), why: "alert notifications to /v1/alerts" },
+    // The receiver's own port: client namespaces and serving reach the monitor's API port, never this one.
+    { from: alertmanager, to: monitor, ports: tcp(PORTS.alerts), why: "alert notifications to /v1/alerts (the monitor's alerts port)" },
     { from: allMonitoring, to: allMonitoring, why: "the monitoring stack's components talk to each other" },
     { from: allMonitoring, to: anywhere, ports: tcp(443, 6443), why: "the Kubernetes API (discovery, kube-state-metrics, Grafana's sidecar)" },
     { from: prometheus, to: anywhere, ports: tcp(10250, 9100), why: "kubelets and node-exporter, on node addresses" },
     { from: prometheus, to: dns, ports: tcp(9153), why: "CoreDNS metrics" },
   ];
   if (args.monitorWebhooks) flows.push({ from: monitor, to: anywhere, ports: tcp(PORTS.https), why: "retraining webhooks" });
+  if (args.alertmanagerEgressPorts?.length) {
+    flows.push({ from: alertmanager, to: anywhere, ports: tcp(...args.alertmanagerEgressPorts), why: "receivers outside the cluster on their own ports (SMTP relays, webhooks)" });
+  }
+  const ingress = args.ingress && pods(args.ingress.namespace, "ingress-controller", args.ingress.selector);
+  if (ingress && args.ingress!.mlflow) flows.push({ from: ingress, to: mlflow, ports: tcp(PORTS.mlflow), why: "MLflow's public endpoint (basic auth)" });
+  if (ingress && args.ingress!.grafana) flows.push({ from: ingress, to: grafana, ports: tcp(PORTS.grafana), why: "Grafana's public endpoint (its login)" });
+  for (const model of ingress ? args.ingress!.models : []) {
+    flows.push({ from: ingress!, to: instance("serving", servingName(model)), ports: tcp(PORTS.api), why: "the model's public inference endpoint (API keys)" });
+  }
 
   for (const model of args.models) {
     const serving = instance("serving", servingName(model.name));

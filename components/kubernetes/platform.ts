@@ -1,19 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import * as k8s from "@pulumi/kubernetes";
 import type { Foundation, Toleration } from "../contracts";
 import { buildAlertRules, type AlertRuleParams } from "./alert-rules";
-import { MONITOR_NAME, NAMESPACES, PORTS, driftName, serviceUrl } from "./constants";
+import { receiverEgressPorts, type AlertRouting } from "./alertmanager-config";
+import { MONITOR_NAME, NAMESPACES, PORTS, driftName, serviceUrl, servingName } from "./constants";
+import { API_KEY_LENGTH, SIGNING_KEY_LENGTH, TOKEN_LENGTH, apiKeysFile, credentialsSecret, generatedToken, type ServingClient } from "./credentials";
 import { platformDashboards } from "./dashboards";
 import { PlatformDatabases } from "./databases";
 import { platformFlows } from "./flows";
-import { recommendedLabels } from "./labels";
+import { PlatformIngress, ingressFlowArgs, ingressProblem, type PlatformIngressSettings } from "./ingress";
 import { Mlflow, artifactsVolumeProblem, type MlflowServiceUser } from "./mlflow";
 import { MonitoringStack } from "./monitoring-stack";
 import { createNamespace } from "./namespaces";
 import { NetworkPolicies } from "./network-policies";
 import type { ResourceSpec } from "./pod";
-import { DriftDetector, ModelServing, QualityMonitor, type AlertAction, type ModelQuality } from "./services";
+import { API_KEYS_FILE_KEY, DriftDetector, ModelServing, QualityMonitor, monitorAlertsUrl, type AlertAction, type ModelQuality } from "./services";
 
 /** One served model, with every value already decided (config + environment profile). */
 export interface ModelWorkload {
@@ -52,7 +52,8 @@ export interface PlatformArgs {
   images: PlatformImages;
   models: ModelWorkload[];
   mlflow: { replicas: number; workers: number; resources: ResourceSpec };
-  serving: { cpuUtilization: number; reloadIntervalSeconds: number };
+  /** `clients`: the inference API's clients; each gets a generated API key (at least one: inference is always authenticated). */
+  serving: { cpuUtilization: number; reloadIntervalSeconds: number; clients: ServingClient[] };
   drift: { resources: ResourceSpec };
   monitor: { replicas: number; resources: ResourceSpec; retentionDays: number; alertActions: AlertAction[] };
   jobResources: ResourceSpec;
@@ -60,10 +61,13 @@ export interface PlatformArgs {
   disruptionBudgets?: { minAvailable: number };
   monitoring: {
     prometheus: { replicas: number; retention: string; storage: string; resources: ResourceSpec };
-    alertmanager: { replicas: number };
+    /** `routing`: who gets paged (alertmanager-config.ts), credentials as Pulumi secrets; none: every alert to the monitor. */
+    alertmanager: { replicas: number; routing?: AlertRouting<pulumi.Input<string>> };
     grafana: { resources: ResourceSpec };
   };
   alerts: Omit<AlertRuleParams, "models">;
+  /** The public entry point (ingress.ts): hosts, TLS issuer, HSTS, plain HTTP; none: nothing is exposed outside the cluster. */
+  ingress?: PlatformIngressSettings;
 }
 
 function checkArgs(args: PlatformArgs): PlatformArgs {
@@ -73,8 +77,15 @@ function checkArgs(args: PlatformArgs): PlatformArgs {
   if (identityNs !== NAMESPACES.platform) {
     throw new Error(`the foundation trusts MLflow's service account in namespace "${identityNs}", but the platform runs in "${NAMESPACES.platform}": they must be the same`);
   }
+  // The monitor accepts events only for the models it is configured for, and starts only with one.
+  if (args.models.length === 0) throw new Error("models is empty: the quality monitor refuses the events of models it is not configured for and needs at least one; list the models to serve");
+  const clients = args.serving.clients.map((c) => c.name);
+  if (clients.length === 0) throw new Error("serving.clients is empty: inference is always authenticated, so at least one client needs an API key");
+  if (new Set(clients).size !== clients.length) throw new Error(`serving.clients: names must be unique (got ${clients.join(", ")})`);
   const volumeProblem = artifactsVolumeProblem(args.mlflow.replicas, args.foundation.artifactStore.volume);
   if (volumeProblem) throw new Error(`mlflow.replicas is ${args.mlflow.replicas}, but ${volumeProblem}`);
+  const ingress = args.ingress && ingressProblem(args.ingress, args.foundation, args.models.map((m) => m.name));
+  if (ingress) throw new Error(ingress);
   (args.foundation.scheduling?.tolerations ?? []).forEach(checkToleration);
   return args;
 }
@@ -98,6 +109,13 @@ export class Platform extends pulumi.ComponentResource {
   readonly prometheusUrl: string;
   readonly grafanaUrl: string;
   readonly grafanaAdminSecret: pulumi.Output<string>;
+  /** `https://<host>` per exposed endpoint (mlflow, grafana, serving-<model>); empty without an ingress. */
+  readonly publicUrls: Record<string, string> = {};
+  /** Each serving client's API key, by client name (a Pulumi secret). */
+  readonly servingApiKeys: pulumi.Output<Record<string, string>>;
+  /** The monitor's FEEDBACK_TOKEN and READ_TOKEN, for the platform API that holds them for people (Pulumi secrets). */
+  readonly monitorFeedbackToken: pulumi.Output<string>;
+  readonly monitorReadToken: pulumi.Output<string>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before registering anything: a refused Platform leaves no half-declared component.
@@ -121,11 +139,19 @@ export class Platform extends pulumi.ComponentResource {
       monitoringNamespace: NAMESPACES.monitoring,
       models: args.models.map((m) => ({ name: m.name, drift: m.drift.enabled, driftWebhook: m.drift.enabled && Boolean(m.drift.webhookUrl) })),
       monitorWebhooks: args.monitor.alertActions.some((a) => a.action === "retrain"),
+      ingress: args.ingress && ingressFlowArgs(args.ingress.hosts),
+      alertmanagerEgressPorts: receiverEgressPorts(args.monitoring.alertmanager.routing),
     });
     new NetworkPolicies(`${name}-${NAMESPACES.platform}-policies`, { namespace: ns, namespaceName: NAMESPACES.platform, flows }, parent);
     new NetworkPolicies(`${name}-${NAMESPACES.monitoring}-policies`, { namespace: mns, namespaceName: NAMESPACES.monitoring, flows }, parent);
 
-    const alertToken = new random.RandomPassword(`${name}-alert-receiver-token`, { length: 40, special: false }, { ...parent, additionalSecretOutputs: ["result"] });
+    // Generated credentials (credentials.ts): a token per caller of each protected endpoint, written
+    // only to Secrets. Resource and Secret names say whose token it is.
+    const token = (resourceName: string, length = TOKEN_LENGTH) => generatedToken(`${name}-${resourceName}`, length, parent);
+    const secret = (secretName: string, data: Record<string, pulumi.Input<string>>) =>
+      credentialsSecret(`${name}-${secretName}-secret`, { namespace: ns, secretName, data }, parent).metadata.name;
+    const alertToken = token("alert-receiver-token");
+    const monitorTokens = { events: token("monitor-events-token"), feedback: token("monitor-feedback-token"), read: token("monitor-read-token") };
     const monitorUrl = serviceUrl(MONITOR_NAME, NAMESPACES.platform, PORTS.api);
     const monitoring = new MonitoringStack(
       `${name}-monitoring`,
@@ -134,8 +160,9 @@ export class Platform extends pulumi.ComponentResource {
         namespaceName: NAMESPACES.monitoring,
         prometheus: args.monitoring.prometheus,
         storage: f.storage,
-        alertmanager: { replicas: args.monitoring.alertmanager.replicas, webhookUrl: `${monitorUrl}/v1/alerts`, bearerToken: alertToken.result },
-        grafana: args.monitoring.grafana,
+        // The monitor's receiver listens on its own port, which only Alertmanager's pods may reach.
+        alertmanager: { replicas: args.monitoring.alertmanager.replicas, webhookUrl: monitorAlertsUrl(NAMESPACES.platform), bearerToken: alertToken, routing: args.monitoring.alertmanager.routing },
+        grafana: { ...args.monitoring.grafana, publicUrl: args.ingress?.hosts.grafana && `https://${args.ingress.hosts.grafana}/` },
         tolerations,
         alertRules: buildAlertRules({ ...args.alerts, models: args.models.map((m) => ({ name: m.name, accuracyThreshold: m.accuracyThreshold })) }),
         dashboards: platformDashboards(),
@@ -150,9 +177,11 @@ export class Platform extends pulumi.ComponentResource {
     );
 
     const users: MlflowServiceUser[] = [
-      { key: "serving", username: "svc-serving", permission: "READ" },
-      { key: "drift", username: "svc-drift", permission: "READ" },
-      { key: "monitor", username: "svc-monitor", permission: "MANAGE" },
+      // Serving downloads the model's files, drift the reference profile next to them.
+      { key: "serving", username: "svc-serving", permission: "READ", readsArtifacts: true },
+      { key: "drift", username: "svc-drift", permission: "READ", readsArtifacts: true },
+      // EDIT: moving an alias (SetRegisteredModelAlias) is an update; the monitor never deletes one (MANAGE).
+      { key: "monitor", username: "svc-monitor", permission: "EDIT" },
       { key: "metrics", username: "svc-metrics" },
     ];
     const mlflow = new Mlflow(
@@ -175,6 +204,8 @@ export class Platform extends pulumi.ComponentResource {
         models: args.models.map((m) => m.name),
         users,
         monitoringCrds: monitoring.crds,
+        // Behind the ingress, MLflow's DNS-rebinding guard must accept its public host name.
+        extraAllowedHosts: args.ingress?.hosts.mlflow ? [args.ingress.hosts.mlflow, `${args.ingress.hosts.mlflow}:*`] : undefined,
       },
       parent,
     );
@@ -190,26 +221,23 @@ export class Platform extends pulumi.ComponentResource {
       dependsOn: [mlflow.usersReady],
       tolerations,
     });
-    const secret = (resourceName: string, secretName: string, key: string, length: number) => {
-      const value = new random.RandomPassword(`${name}-${resourceName}`, { length, special: false }, { ...parent, additionalSecretOutputs: ["result"] });
-      return new k8s.core.v1.Secret(
-        `${name}-${resourceName}-secret`,
-        { metadata: { name: secretName, namespace: ns, labels: recommendedLabels({ name: secretName, instance: secretName, component: "credentials" }) }, type: "Opaque", stringData: { [key]: value.result } },
-        parent,
-      );
+    // One signing key per webhook kind: drift's verdicts go to external receivers, retraining calls to CI.
+    const driftSigningSecret = secret("drift-webhook-signing", { secret: token("drift-webhook-signing", SIGNING_KEY_LENGTH) });
+    const retrainSigningSecret = secret("retrain-webhook-signing", { secret: token("retrain-webhook-signing", SIGNING_KEY_LENGTH) });
+    const monitorTokenSecrets = {
+      events: secret("monitor-events-token", { token: monitorTokens.events }),
+      feedback: secret("monitor-feedback-token", { token: monitorTokens.feedback }),
+      read: secret("monitor-read-token", { token: monitorTokens.read }),
+      alertReceiver: secret("alert-receiver-token", { token: alertToken }),
     };
-    const webhookSecret = secret("webhook-signing", "webhook-signing", "secret", 48);
-    const alertTokenSecret = new k8s.core.v1.Secret(
-      `${name}-alert-receiver-token-secret`,
-      {
-        metadata: { name: "alert-receiver-token", namespace: ns, labels: recommendedLabels({ name: "alert-receiver-token", instance: "alert-receiver-token", component: "credentials" }) },
-        type: "Opaque",
-        stringData: { token: alertToken.result },
-      },
-      parent,
-    );
+    // Serving's API keys: one per client of the stack config, one file mounted into every serving pod.
+    const apiKeys: Record<string, pulumi.Output<string>> = Object.fromEntries(args.serving.clients.map((c) => [c.name, token(`serving-api-key-${c.name}`, API_KEY_LENGTH)]));
+    const apiKeysSecret = secret("serving-api-keys", { [API_KEYS_FILE_KEY]: pulumi.all(apiKeys).apply((keys) => apiKeysFile(args.serving.clients, keys)) });
 
     for (const model of args.models) {
+      const driftToken = model.drift.enabled ? token(`drift-${model.name}-events-token`) : undefined;
+      // EVENT_SINKS' order: the model's drift detector (when it has one), then the monitor; the tokens follow it.
+      const sinks = [...(driftToken ? [{ url: serviceUrl(driftName(model.name), NAMESPACES.platform, PORTS.api), token: driftToken }] : []), { url: monitorUrl, token: monitorTokens.events }];
       const serving = new ModelServing(
         `${name}-serving-${model.name}`,
         {
@@ -223,12 +251,15 @@ export class Platform extends pulumi.ComponentResource {
           reloadIntervalSeconds: args.serving.reloadIntervalSeconds,
           metricsReady: f.resourceMetrics,
           eventSampleRate: model.eventSampleRate,
-          eventSinks: [...(model.drift.enabled ? [serviceUrl(driftName(model.name), NAMESPACES.platform, PORTS.api)] : []), monitorUrl],
+          eventSinks: sinks.map((sink) => sink.url),
+          eventSinkTokensSecretName: secret(`${servingName(model.name)}-event-sinks`, { tokens: pulumi.all(sinks.map((sink) => sink.token)).apply((tokens) => tokens.join(",")) }),
+          apiKeysSecretName: apiKeysSecret,
         },
         parent,
       );
       this.servingUrls[model.name] = serving.url;
-      if (!model.drift.enabled) continue;
+      if (!driftToken) continue;
+      const webhookUrl = model.drift.webhookUrl;
       new DriftDetector(
         `${name}-drift-${model.name}`,
         {
@@ -239,7 +270,9 @@ export class Platform extends pulumi.ComponentResource {
           windowRows: model.drift.windowRows,
           datasetDriftShare: model.drift.datasetDriftShare,
           methods: model.drift.methods,
-          webhook: model.drift.webhookUrl ? { url: model.drift.webhookUrl, secretName: webhookSecret.metadata.name } : undefined,
+          eventsTokenSecretName: secret(`${driftName(model.name)}-events-token`, { token: driftToken }),
+          // The URL may carry a token (stack config may hold it as a Pulumi secret): a Secret, never an env literal.
+          webhook: webhookUrl ? { urlsSecretName: secret(`${driftName(model.name)}-webhooks`, { urls: webhookUrl }), signingSecretName: driftSigningSecret } : undefined,
         },
         parent,
       );
@@ -251,13 +284,15 @@ export class Platform extends pulumi.ComponentResource {
         ...common("monitor", args.images.monitor, args.monitor.resources),
         dependsOn: [mlflow.usersReady, databases.ready],
         replicas: args.monitor.replicas,
-        models: Object.fromEntries(args.models.filter((m) => m.quality).map((m) => [m.name, m.quality!])),
+        // Every served model: the monitor refuses events of any other (`{}` = its defaults).
+        models: Object.fromEntries(args.models.map((m) => [m.name, m.quality ?? {}])),
         podDisruptionBudget: pdb(args.monitor.replicas),
         databaseSecretName: databases.monitorSecretName,
         retentionDays: args.monitor.retentionDays,
-        alertActions: args.monitor.alertActions,
-        webhookSecretName: webhookSecret.metadata.name,
-        alertTokenSecretName: alertTokenSecret.metadata.name,
+        // Retrain urls may carry a token: the whole ALERT_ACTIONS lives in a Secret.
+        alertActionsSecretName: args.monitor.alertActions.length ? secret("monitor-alert-actions", { "alert-actions": JSON.stringify(args.monitor.alertActions) }) : undefined,
+        retrainSigningSecretName: retrainSigningSecret,
+        tokenSecrets: monitorTokenSecrets,
       },
       parent,
     );
@@ -267,6 +302,17 @@ export class Platform extends pulumi.ComponentResource {
     this.prometheusUrl = monitoring.prometheusUrl;
     this.grafanaUrl = monitoring.grafanaUrl;
     this.grafanaAdminSecret = pulumi.interpolate`${mns}/${monitoring.grafanaAdminSecretName}`;
+    this.servingApiKeys = pulumi.secret(pulumi.all(apiKeys));
+    this.monitorFeedbackToken = pulumi.secret(monitorTokens.feedback);
+    this.monitorReadToken = pulumi.secret(monitorTokens.read);
+    if (args.ingress) {
+      const ingress = new PlatformIngress(
+        `${name}-ingress`,
+        { settings: args.ingress, foundation: f, namespaces: { platform: ns, monitoring: mns }, flows, models: args.models.map((m) => m.name) },
+        parent,
+      );
+      Object.assign(this.publicUrls, ingress.urls);
+    }
     this.registerOutputs({ mlflowUrl: this.mlflowUrl, servingUrls: this.servingUrls, monitorUrl: this.monitorUrl });
   }
 }

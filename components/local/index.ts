@@ -6,6 +6,7 @@ import { labelValue } from "../kubernetes/labels";
 import { createNamespace } from "../kubernetes/namespaces";
 import { NetworkPolicies } from "../kubernetes/network-policies";
 import type { ResourceSpec } from "../kubernetes/pod";
+import { KIND_INGRESS } from "./ingress";
 import { MetricsServer } from "./metrics-server";
 import { LocalPostgres, type PostgresMajorVersion } from "./postgres";
 
@@ -162,6 +163,10 @@ export class LocalFoundation extends pulumi.ComponentResource implements Foundat
         dependsOn: [],
       },
       resourceMetrics: this.metricsServer ? [this.metricsServer.release] : [],
+      // No backup store: a local cluster is disposable (docs/restore.md: pg_dump of the in-cluster database).
+      // Container logs stay on stdout (`kubectl logs`), for as long as the node keeps them.
+      logs: { kind: "stdout" },
+      ingress: KIND_INGRESS,
     };
 
     this.outputs = {
@@ -181,6 +186,10 @@ export class LocalFoundation extends pulumi.ComponentResource implements Foundat
       region: "local",
       imageRegistry: args.imageRegistry,
       mlflowIdentity: "none",
+      recovery: {
+        database: { kind: "in-cluster", namespace: DATA_NAMESPACE, statefulSet: "postgres", database: DATABASE_NAME },
+        logs: { kind: "stdout", destination: "kubectl logs", retentionDays: null },
+      },
     };
 
     this.registerOutputs({ clusterName: this.outputs.clusterName, databaseEndpoint: this.outputs.databaseEndpoint, artifactStoreUri: artifactUri });

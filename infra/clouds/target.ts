@@ -16,6 +16,8 @@ export interface FoundationRequest<Settings> {
   artifactPrefix: string;
   profile: EnvironmentProfile;
   tags: Tags;
+  /** The DNS zone cert-manager answers ACME DNS-01 challenges in (mlops:ingress.dnsZone, with an ACME issuer): the foundation gives it an identity there. */
+  dnsZone?: { name: string; id: string };
 }
 
 /** What a cloud module hands the program: the component, and the registry images are pulled from by default. */

@@ -1,5 +1,7 @@
+import { backupsRules } from "./backups";
 import { clusterRules } from "./cluster";
 import { databaseRules } from "./database";
+import { endpointsRules } from "./endpoints";
 import { mlRules } from "./ml";
 import { storageRules } from "./storage";
 import type { Rule } from "./support/define";
@@ -13,7 +15,9 @@ export const rulesByArea: Record<string, Rule[]> = {
   storage: storageRules,
   database: databaseRules,
   cluster: clusterRules,
+  backups: backupsRules,
   workloads: workloadsRules,
+  endpoints: endpointsRules,
   tags: tagsRules,
   ml: mlRules,
 };

@@ -66,7 +66,7 @@ const CLASSIFIED: (Run | Skip)[] = [
   {
     kind: "run",
     match:
-      "node -r ts-node/register/transpile-only scripts/render-alert-rules.ts --models fraud-detector=0.85 --for 20s --min-labels 50 --out .local/rules.yml --alertmanager .local/alertmanager.yml --webhook-url http://127.0.0.1:8080/v1/alerts",
+      "node -r ts-node/register/transpile-only scripts/render-alert-rules.ts --models fraud-detector=0.85 --for 20s --min-labels 50 --out .local/rules.yml --alertmanager .local/alertmanager.yml --webhook-url http://127.0.0.1:8084/v1/alerts",
     sandbox: true,
     creates: [".local/rules.yml", ".local/alertmanager.yml"],
   },

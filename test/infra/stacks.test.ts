@@ -65,6 +65,44 @@ describe.each(STACKS)("stack %s", (stack) => {
     expect(validateObjects(objects)).toEqual([]);
   });
 
+  test("the services' credentials: from Secrets, one signing key per webhook kind, API keys mounted, Alertmanager on the monitor's alerts port, MLflow least privilege", () => {
+    const objects = workloadObjects(r);
+    const deployments = objects.filter((o) => o.kind === "Deployment");
+    const named = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name)!;
+    const env = (o: K8sObject): Record<string, any> => Object.fromEntries(o.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    // No token, key, password, signing secret or webhook URL as an env literal; every reference resolves.
+    const credential = /TOKEN|SECRET|PASSWORD|WEBHOOK_URLS|ALERT_ACTIONS|DATABASE_URL/;
+    for (const d of deployments) {
+      for (const [name, value] of Object.entries(env(d))) {
+        if (credential.test(name)) expect([d.metadata.name, name, typeof value === "string" ? "literal" : Object.keys(value)]).toEqual([d.metadata.name, name, ["secretKeyRef"]]);
+        if (value?.secretKeyRef) expect([d.metadata.name, name, named("Secret", value.secretKeyRef.name)?.stringData?.[value.secretKeyRef.key] !== undefined]).toEqual([d.metadata.name, name, true]);
+      }
+    }
+    const monitor = env(named("Deployment", "monitor"));
+    expect(monitor).toMatchObject({ ALERT_PORT: "8081", RETRAIN_WEBHOOK_SECRET: { secretKeyRef: { name: "retrain-webhook-signing", key: "secret" } } });
+    for (const name of ["EVENTS_TOKEN", "FEEDBACK_TOKEN", "READ_TOKEN", "ALERT_RECEIVER_TOKEN"]) expect(monitor[name].secretKeyRef.key).toBe("token");
+    expect(named("Secret", "drift-webhook-signing").stringData.secret).not.toBe(named("Secret", "retrain-webhook-signing").stringData.secret);
+    for (const serving of deployments.filter((d) => d.metadata.name.startsWith("serving-"))) {
+      expect(env(serving)).toMatchObject({ API_KEYS_FILE: "/etc/mlops/api-keys/keys.json", EVENT_SINK_TOKENS: { secretKeyRef: { key: "tokens" } } });
+      expect(serving.spec.template.spec.containers[0].volumeMounts).toContainEqual({ name: "api-keys", mountPath: "/etc/mlops/api-keys", readOnly: true });
+    }
+    expect(named("Service", "monitor").spec.ports.map((p: any) => `${p.name}:${p.port}`)).toEqual(["http:8080", "metrics:9090", "alerts:8081"]);
+    const release = r.resources.find((x) => x.type === "kubernetes:helm.sh/v3:Release" && x.inputs.chart === "kube-prometheus-stack")!;
+    const routing = JSON.stringify(release.inputs.values.alertmanager.config);
+    expect(routing).toContain('"http://monitor.mlops.svc.cluster.local:8081/v1/alerts"');
+    expect(routing).not.toContain("monitor.mlops.svc.cluster.local:8080");
+    expect(env(named("Deployment", "mlflow")).MLFLOW_AUTH_DEFAULT_PERMISSION).toBe("NO_PERMISSIONS");
+    const bootstrap = objects.find((o) => o.kind === "Job" && o.metadata.name.startsWith("mlflow-bootstrap-users-"))!;
+    const users = JSON.parse(env(bootstrap).MLOPS_MLFLOW_USERS) as { username: string; permissions: { permission: string }[] }[];
+    expect(Object.fromEntries(users.map((u) => [u.username, [...new Set(u.permissions.map((p) => p.permission))]]))).toEqual({
+      "svc-serving": ["READ"],
+      "svc-drift": ["READ"],
+      "svc-monitor": ["EDIT"],
+      "svc-metrics": [],
+    });
+    expect(r.secretOutputs).toEqual(expect.arrayContaining(["servingApiKeys", "monitorFeedbackToken", "monitorReadToken"]));
+  });
+
   test("every cloud resource sits inside the cloud's Foundation component", () => {
     const cloud = CLOUD_OF[stack];
     const foundation = one(r, `mlops:${cloud}:Foundation`);
@@ -86,8 +124,10 @@ describe("the workloads are the same on every target", () => {
     const dashboards = (objects: K8sObject[]) => objects.filter((o) => o.kind === "ConfigMap" && o.metadata.labels?.grafana_dashboard).map((o) => o.data);
     for (const stack of others) {
       const objects = workloadObjects(plans[stack]);
-      // Local keeps artifacts on a volume: its one extra object is MLflow's claim for it.
-      const extra = stack === "local" ? ["PersistentVolumeClaim mlops/mlflow-artifacts"] : [];
+      // Local keeps artifacts on a volume (MLflow's claim for it), and its stack file turns on the
+      // ingress (mlops:ingress) that the clouds' dev stacks leave off: its objects are the other extras.
+      const ingress = stack === "local" ? shape(objects.filter((o) => o.resource.urn.includes("mlops:kubernetes:Ingress"))) : [];
+      const extra = stack === "local" ? ["PersistentVolumeClaim mlops/mlflow-artifacts", ...ingress] : [];
       expect([stack, shape(objects)]).toEqual([stack, [...shape(reference), ...extra].sort()]);
       expect(rules(objects)).toEqual(rules(reference));
       expect(dashboards(objects)).toEqual(dashboards(reference));
@@ -98,7 +138,8 @@ describe("the workloads are the same on every target", () => {
 describe("GCP: security properties, dev and prod", () => {
   const gke = (stack: string) => one(plans[stack], "gcp:container/cluster:Cluster").inputs;
   const sql = (stack: string) => one(plans[stack], "gcp:sql/databaseInstance:DatabaseInstance").inputs;
-  const bucket = (stack: string) => one(plans[stack], "gcp:storage/bucket:Bucket").inputs;
+  // MLflow's artifact bucket (Velero's backup bucket: test/infra/backups-and-logs.test.ts).
+  const bucket = (stack: string) => ofType(plans[stack], "gcp:storage/bucket:Bucket").find((b) => b.name.endsWith("-artifacts-bucket"))!.inputs;
   const pool = (stack: string) => one(plans[stack], "gcp:container/nodePool:NodePool").inputs;
 
   test.each(["gcp-dev", "gcp-prod"])("%s: private nodes, control plane limited to the configured networks, Workload Identity, Dataplane V2, shielded nodes", (stack) => {
@@ -136,7 +177,8 @@ describe("GCP: security properties, dev and prod", () => {
 describe("Azure: security properties, dev and prod", () => {
   const aks = (stack: string) => one(plans[stack], "azure-native:containerservice:ManagedCluster").inputs;
   const server = (stack: string) => one(plans[stack], "azure-native:dbforpostgresql:Server").inputs;
-  const account = (stack: string) => one(plans[stack], "azure-native:storage:StorageAccount").inputs;
+  // The artifact store's account (Velero's backup account: test/infra/backups-and-logs.test.ts).
+  const account = (stack: string) => ofType(plans[stack], "azure-native:storage:StorageAccount").find((a) => a.name.endsWith("-artifacts-account"))!.inputs;
 
   test.each(["azure-dev", "azure-prod"])("%s: authorised API ranges, Entra ID with Azure RBAC, Workload Identity, a network policy engine", (stack) => {
     const c = aks(stack);

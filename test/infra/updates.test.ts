@@ -114,7 +114,13 @@ describe("images in prod", () => {
   test("with pinned digests the same deployment goes ahead and pulls exactly them", async () => {
     const digest = `sha256:${"ab".repeat(32)}`;
     const images = { ...stackConfig("prod", "mlops:images"), serving: { digest }, drift: { digest }, monitor: { digest }, mlflow: { digest } };
-    const r = await runProgram({ stack: "prod", preview: false, overrides: { "mlops:images": JSON.stringify(images) } });
+    // A real deployment also needs the receivers' credentials (Pulumi secrets of the stack, not in its file).
+    const alerting = stackConfig("prod", "mlops:alerting") as { receivers: { pagerduty?: Record<string, string>; slack?: Record<string, string> }[] };
+    for (const r of alerting.receivers) {
+      if (r.pagerduty) r.pagerduty.routingKey = "pd-routing-key-0123456789";
+      if (r.slack) r.slack.webhookUrl = "https://hooks.slack.com/services/T000/B000/XXXX";
+    }
+    const r = await runProgram({ stack: "prod", preview: false, overrides: { "mlops:images": JSON.stringify(images) }, secretOverrides: { "mlops:alerting": JSON.stringify(alerting) } });
     const serving = ofType(r, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === "serving-fraud-detector")!;
     expect(serving.inputs.spec.template.spec.containers[0].image).toMatch(new RegExp(`/serving:0\\.1\\.0@${digest}$`));
   });
@@ -138,7 +144,8 @@ describe("ordering and waiting", () => {
   });
 
   test("the monitoring chart waits for the StorageClass its volume claims name", () => {
-    const release = one(r, "kubernetes:helm.sh/v3:Release");
+    // The foundation installs charts of its own (Karpenter on AWS): the monitoring one is kube-prometheus-stack.
+    const release = ofType(r, "kubernetes:helm.sh/v3:Release").find((x) => x.inputs.chart === "kube-prometheus-stack")!;
     const storageClass = one(r, "kubernetes:storage.k8s.io/v1:StorageClass");
     expect(release.dependencies).toContain(storageClass.urn);
     expect(release.inputs.values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName).toBe(storageClass.inputs.metadata.name);

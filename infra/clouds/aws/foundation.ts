@@ -2,8 +2,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsFoundation } from "../../../components/aws";
 import { IMAGE_NAMES } from "../../images";
+import { CERT_MANAGER_SERVICE_ACCOUNT } from "../../../components/kubernetes/cert-manager";
+import { LOG_SHIPPER_SERVICE_ACCOUNT, VELERO_SERVICE_ACCOUNT } from "../../../components/kubernetes/constants";
+import { backupLifecycle } from "../../operations";
 import { MLFLOW_SERVICE_ACCOUNT, type BuiltFoundation, type FoundationRequest } from "../target";
-import { resolveAwsProfile, type AwsSettings } from "./settings";
+import { awsAutoscaling, resolveAwsProfile, type AwsSettings } from "./settings";
 
 /** The ECR path prefix of the platform's repositories (`<prefix>/<image>`). */
 const REGISTRY_PREFIX = "mlops";
@@ -45,9 +48,13 @@ export async function buildAwsFoundation(req: FoundationRequest<AwsSettings>): P
       coldStorageAfterDays: profile.artifactStore.coldStorageAfterDays,
       abortIncompleteUploadDays: profile.artifactStore.abortIncompleteUploadDays,
     },
+    autoscaling: awsAutoscaling(aws_, profile, s),
     imageRegistry: { prefix: REGISTRY_PREFIX, images: IMAGE_NAMES, untaggedExpiryDays: 14, forceDelete: profile.artifactStore.forceDestroy },
     mlflowServiceAccount: MLFLOW_SERVICE_ACCOUNT,
+    certManagerDns: req.dnsZone && { zoneName: req.dnsZone.name, zoneId: req.dnsZone.id, serviceAccount: CERT_MANAGER_SERVICE_ACCOUNT },
     logRetentionDays: profile.logRetentionDays,
+    backups: { ...backupLifecycle(profile), serviceAccount: VELERO_SERVICE_ACCOUNT },
+    containerLogs: { serviceAccount: LOG_SHIPPER_SERVICE_ACCOUNT },
     tags: req.tags,
   });
   const [{ accountId }, { region }] = await Promise.all([aws.getCallerIdentity({}), aws.getRegion({})]);

@@ -1,6 +1,8 @@
 import { z } from "zod";
-import { mixesArchitectures } from "../../../components/aws/instance-types";
+import { isGpuInstanceType, isGraviton, mixesArchitectures } from "../../../components/aws/instance-types";
 import { backupRetentionDays, cidr, isCidr, kubernetesVersion, postgresVersion, prefixLength, prodRules, publicAccessCidrs } from "../../config-fields";
+import type { CapacityType, KarpenterArgs } from "../../../components/aws/karpenter";
+import type { ResourceSpec } from "../../../components/kubernetes/pod";
 import type { EnvironmentProfile } from "../../profiles";
 
 const iamPrincipalArn = z.string().regex(/^arn:aws:iam::\d{12}:(role|user)\/.+$/, "expected an IAM role or user ARN");
@@ -47,6 +49,24 @@ export const awsSettingsSchema = z
         adminPrincipalArns: z.array(iamPrincipalArn).min(1, "list at least the role that runs `pulumi up` (the CI deploy role) and a break-glass role"),
         /** Read-only cluster access (AmazonEKSAdminViewPolicy): the pull-request preview role, on-call readers. */
         viewerPrincipalArns: z.array(iamPrincipalArn).default([]),
+        /** What Karpenter's general NodePool may add in total (vCPUs, GiB of memory); default: the profile's. */
+        nodePoolLimits: z.object({ cpu: z.number().int().min(1), memoryGi: z.number().int().min(1) }).strict().optional(),
+        /**
+         * A GPU NodePool (Karpenter) of these instance types, tainted nvidia.com/gpu=present:NoSchedule so only
+         * pods that tolerate it (and request nvidia.com/gpu) land there; at most maxGpus GPUs. Unset: no GPU nodes.
+         */
+        gpuNodePool: z
+          .object({
+            instanceTypes: z
+              .array(z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, "expected an EC2 instance type such as g5.xlarge"))
+              .min(1)
+              .refine((types) => types.every(isGpuInstanceType), { message: "expected NVIDIA GPU instance types (g4dn, g5, g6, g6e, p4d, p5...)" })
+              .refine((types) => !mixesArchitectures(types), { message: "mixes arm64 (Graviton) and x86_64 instance types" }),
+            maxGpus: z.number().int().min(1).max(1000),
+            diskSizeGb: z.number().int().min(50).max(16384).default(200),
+          })
+          .strict()
+          .optional(),
       })
       .strict(),
     database: z
@@ -81,16 +101,47 @@ export function awsSettingsIssues(environment: unknown, s: AwsSettings): { path:
 export interface AwsProfile {
   cluster: { capacityType: "SPOT" | "ON_DEMAND"; instanceTypes: string[]; nodeCount: { min: number; max: number; desired: number }; nodeDiskGb: number };
   database: { instanceClass: string; allocatedStorageGb: number; maxAllocatedStorageGb: number; performanceInsights: boolean };
+  /**
+   * Karpenter: what its general NodePool may launch (the managed node group stays as the system pool at
+   * `cluster.nodeCount`), how much it may add, and its controller's size. Capacity type, architecture and
+   * consolidation delay follow the decisions above and the neutral profile.
+   */
+  autoscaling: {
+    instanceCategories: string[];
+    /** Instance generations newer than this only (m6i, c7g... not m4). */
+    minGeneration: number;
+    limits: { cpu: number; memoryGi: number };
+    expireAfter: string;
+    /** Share of the pool's nodes Karpenter may disrupt at once. */
+    disruptionBudget: string;
+    controller: { replicas: number; resources: ResourceSpec };
+  };
 }
 
 export const AWS_PROFILES: Record<"dev" | "prod", AwsProfile> = {
   dev: {
     cluster: { capacityType: "SPOT", instanceTypes: ["t3.large", "t3a.large"], nodeCount: { min: 1, max: 3, desired: 2 }, nodeDiskGb: 50 },
     database: { instanceClass: "db.t4g.medium", allocatedStorageGb: 20, maxAllocatedStorageGb: 50, performanceInsights: false },
+    autoscaling: {
+      instanceCategories: ["c", "m", "r"],
+      minGeneration: 4,
+      limits: { cpu: 16, memoryGi: 64 },
+      expireAfter: "720h",
+      disruptionBudget: "50%",
+      controller: { replicas: 1, resources: { cpuRequest: "100m", memoryRequest: "256Mi", cpuLimit: "1", memoryLimit: "1Gi" } },
+    },
   },
   prod: {
     cluster: { capacityType: "ON_DEMAND", instanceTypes: ["m6i.xlarge"], nodeCount: { min: 3, max: 12, desired: 3 }, nodeDiskGb: 100 },
     database: { instanceClass: "db.m6g.large", allocatedStorageGb: 100, maxAllocatedStorageGb: 500, performanceInsights: true },
+    autoscaling: {
+      instanceCategories: ["c", "m", "r"],
+      minGeneration: 5,
+      limits: { cpu: 96, memoryGi: 384 },
+      expireAfter: "720h",
+      disruptionBudget: "10%",
+      controller: { replicas: 2, resources: { cpuRequest: "500m", memoryRequest: "1Gi", cpuLimit: "1", memoryLimit: "1Gi" } },
+    },
   },
 };
 
@@ -111,5 +162,31 @@ export function resolveAwsProfile(environment: "dev" | "prod", neutral: Environm
       allocatedStorageGb: s.database.allocatedStorageGb ?? base.database.allocatedStorageGb,
       maxAllocatedStorageGb: Math.max(base.database.maxAllocatedStorageGb, (s.database.allocatedStorageGb ?? 0) * 2),
     },
+    autoscaling: { ...base.autoscaling, limits: s.cluster.nodePoolLimits ?? base.autoscaling.limits },
+  };
+}
+
+/**
+ * Karpenter's arguments: the profile's instance choices and limits, capacity type from the neutral spot
+ * decision (dev spot, prod on-demand, for the GPU pool too), the architecture of the node group's types
+ * (one AMI family for the whole cluster), the neutral scale-down delay, and the GPU pool from config.
+ */
+export function awsAutoscaling(aws: AwsProfile, neutral: EnvironmentProfile, s: AwsSettings): Omit<KarpenterArgs, "clusterName" | "kubernetesVersion" | "cluster" | "tags"> {
+  const capacityTypes: CapacityType[] = [aws.cluster.capacityType === "SPOT" ? "spot" : "on-demand"];
+  const gpu = s.cluster.gpuNodePool;
+  return {
+    controller: aws.autoscaling.controller,
+    nodePool: {
+      capacityTypes,
+      instanceCategories: aws.autoscaling.instanceCategories,
+      minGeneration: aws.autoscaling.minGeneration,
+      architecture: isGraviton(aws.cluster.instanceTypes[0]) ? "arm64" : "amd64",
+      limits: aws.autoscaling.limits,
+      diskSizeGb: aws.cluster.nodeDiskGb,
+      consolidateAfter: `${neutral.cluster.scaleDownAfterMinutes}m`,
+      expireAfter: aws.autoscaling.expireAfter,
+      disruptionBudget: aws.autoscaling.disruptionBudget,
+    },
+    gpuNodePool: gpu ? { instanceTypes: gpu.instanceTypes, maxGpus: gpu.maxGpus, diskSizeGb: gpu.diskSizeGb, capacityTypes } : undefined,
   };
 }

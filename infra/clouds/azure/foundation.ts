@@ -2,8 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { getClientConfig } from "@pulumi/azure-native/authorization/getClientConfig";
 import { AzureFoundation } from "../../../components/azure";
 import { addressIn, subnetOf } from "../../config-fields";
+import { CERT_MANAGER_SERVICE_ACCOUNT } from "../../../components/kubernetes/cert-manager";
+import { VELERO_SERVICE_ACCOUNT } from "../../../components/kubernetes/constants";
+import { backupLifecycle } from "../../operations";
 import { MLFLOW_SERVICE_ACCOUNT, type BuiltFoundation, type FoundationRequest } from "../target";
-import { PAIRED_REGIONS, resolveAzureProfile, type AzureSettings } from "./settings";
+import { azureAutoscaling, PAIRED_REGIONS, resolveAzureProfile, type AzureSettings } from "./settings";
 
 /** Repository path prefix inside the registry: `<acr>.azurecr.io/mlops/<image>`. */
 const REPOSITORY_PREFIX = "mlops";
@@ -42,6 +45,7 @@ export async function buildAzureFoundation(req: FoundationRequest<AzureSettings>
       zones: profile.cluster.zoneRedundant,
       systemPool: sizes.cluster.systemPool,
       userPool: { ...sizes.cluster.userPool, spot: profile.cluster.spot },
+      ...azureAutoscaling(profile, s),
       upgradeChannel: sizes.cluster.upgradeChannel,
       nodeOsUpgradeChannel: sizes.cluster.nodeOsUpgradeChannel,
       auditLogRetentionDays: req.environment === "prod" ? profile.logRetentionDays : undefined,
@@ -65,6 +69,9 @@ export async function buildAzureFoundation(req: FoundationRequest<AzureSettings>
     registry: { sku: sizes.registry.sku, zoneRedundant: profile.cluster.zoneRedundant },
     customerManagedKeys: profile.artifactStore.customerManagedKey ? { rotateAfterDays: 180, expireAfterDays: 365, softDeleteRetentionDays: 90, pairedLocation } : undefined,
     mlflowServiceAccount: MLFLOW_SERVICE_ACCOUNT,
+    backups: { ...backupLifecycle(profile), serviceAccount: VELERO_SERVICE_ACCOUNT },
+    containerLogs: { retentionDays: profile.logRetentionDays },
+    certManagerDns: req.dnsZone && { zoneName: req.dnsZone.name, zoneId: req.dnsZone.id, serviceAccount: CERT_MANAGER_SERVICE_ACCOUNT },
     tags: req.tags,
   });
   return { component, defaultImageRegistry: `${component.registry.loginServer}/${REPOSITORY_PREFIX}` };

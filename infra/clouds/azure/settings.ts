@@ -1,5 +1,7 @@
 import { z } from "zod";
+import type { AutoScalerProfile, GpuPoolArgs } from "../../../components/azure/cluster";
 import { backupRetentionDays, cidr, isCidr, kubernetesVersion, nodeCount, postgresVersion, prefixLength, publicAccessCidrs } from "../../config-fields";
+import type { EnvironmentProfile } from "../../profiles";
 
 const objectId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "expected an Entra ID object id (a GUID)");
 
@@ -28,6 +30,20 @@ export const azureSettingsSchema = z
         adminGroupObjectIds: z.array(objectId).min(1, "list the Entra ID group of the identity that runs `pulumi up` and a break-glass group"),
         nodeVmSize: z.string().regex(/^Standard_[A-Za-z0-9_]+$/, "expected a VM size such as Standard_D4s_v5").optional(),
         nodeCount: nodeCount.optional(),
+        /**
+         * A GPU agent pool of an NVIDIA N-series VM size (e.g. Standard_NC4as_T4_v3), autoscaled between min and
+         * max nodes, tainted nvidia.com/gpu=present:NoSchedule so only pods that tolerate it (and request
+         * nvidia.com/gpu) land there. Unset: no GPU nodes.
+         */
+        gpuNodePool: z
+          .object({
+            vmSize: z.string().regex(/^Standard_N[CDV][A-Za-z0-9_]+$/, "expected an NVIDIA GPU VM size (N-series) such as Standard_NC4as_T4_v3"),
+            min: z.number().int().min(0).default(0),
+            max: z.number().int().min(1),
+          })
+          .strict()
+          .refine((g) => g.min <= g.max, { message: "expected min <= max" })
+          .optional(),
       })
       .strict(),
     database: z
@@ -75,6 +91,33 @@ export const AZURE_PROFILES: Record<"dev" | "prod", AzureProfile> = {
     registry: { sku: "Premium" },
   },
 };
+
+/**
+ * The cluster autoscaler's settings from the neutral decisions: unneeded nodes go after the profile's
+ * scale-down delay (and not sooner than that after a scale-up); the expander wastes the least capacity;
+ * emptyDir volumes (every platform pod has one for /tmp) do not pin a node. The GPU pool from config,
+ * spot like the user pool.
+ */
+export function azureAutoscaling(neutral: EnvironmentProfile, s: AzureSettings): { autoScalerProfile: AutoScalerProfile; gpuPool?: GpuPoolArgs } {
+  const delay = `${neutral.cluster.scaleDownAfterMinutes}m`;
+  const gpu = s.cluster.gpuNodePool;
+  return {
+    autoScalerProfile: {
+      expander: "least-waste",
+      scanInterval: "10s",
+      newPodScaleUpDelay: "0s",
+      maxNodeProvisionTime: "15m",
+      scaleDownDelayAfterAdd: delay,
+      scaleDownUnneededTime: delay,
+      scaleDownUtilizationThreshold: "0.5",
+      maxGracefulTerminationSec: "600",
+      skipNodesWithSystemPods: "true",
+      skipNodesWithLocalStorage: "false",
+      balanceSimilarNodeGroups: "false",
+    },
+    gpuPool: gpu ? { ...gpu, spot: neutral.cluster.spot } : undefined,
+  };
+}
 
 export function resolveAzureProfile(environment: "dev" | "prod", s: AzureSettings): AzureProfile {
   const base = AZURE_PROFILES[environment];

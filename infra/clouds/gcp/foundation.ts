@@ -1,7 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { GcpFoundation } from "../../../components/gcp";
+import { CERT_MANAGER_SERVICE_ACCOUNT } from "../../../components/kubernetes/cert-manager";
+import { VELERO_SERVICE_ACCOUNT } from "../../../components/kubernetes/constants";
+import { backupLifecycle } from "../../operations";
 import { MLFLOW_SERVICE_ACCOUNT, type BuiltFoundation, type FoundationRequest } from "../target";
-import { resolveGcpProfile, type GcpSettings } from "./settings";
+import { gcpAutoscaling, resolveGcpProfile, type GcpSettings } from "./settings";
 
 const REPOSITORY = "mlops";
 
@@ -31,6 +34,7 @@ export async function buildGcpFoundation(req: FoundationRequest<GcpSettings>): P
       secretsEncryption: profile.cluster.customerManagedSecretsKey,
       deletionProtection: profile.database.deletionProtection,
       maintenanceStartTime: profile.database.deletionProtection ? "03:00" : undefined,
+      ...gcpAutoscaling(profile, s),
     },
     database: {
       postgresVersion: s.database.engineVersion,
@@ -52,6 +56,9 @@ export async function buildGcpFoundation(req: FoundationRequest<GcpSettings>): P
     registry: { repositoryId: REPOSITORY, deleteUntaggedAfterDays: 30 },
     protectKeys: profile.database.deletionProtection,
     mlflowServiceAccount: MLFLOW_SERVICE_ACCOUNT,
+    backups: { ...backupLifecycle(profile), cmek: profile.artifactStore.customerManagedKey, serviceAccount: VELERO_SERVICE_ACCOUNT },
+    containerLogs: { retentionDays: profile.logRetentionDays },
+    certManagerDns: req.dnsZone && { zoneName: req.dnsZone.name, zoneId: req.dnsZone.id, serviceAccount: CERT_MANAGER_SERVICE_ACCOUNT },
     tags: req.tags,
   });
   return { component, defaultImageRegistry: `${region}-docker.pkg.dev/${project}/${REPOSITORY}` };

@@ -1,5 +1,7 @@
 import { z } from "zod";
+import type { GcpFoundationArgs } from "../../../components/gcp";
 import { backupRetentionDays, cidr, isCidr, kubernetesVersion, nodeCount, postgresVersion, prefixLength, publicAccessCidrs } from "../../config-fields";
+import type { EnvironmentProfile } from "../../profiles";
 
 /** The GCP keys of `mlops:network`, `mlops:cluster` and `mlops:database` (project, region, zone: `gcp:` provider config). */
 export const gcpSettingsSchema = z
@@ -23,6 +25,23 @@ export const gcpSettingsSchema = z
         releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).default("REGULAR"),
         nodeMachineType: z.string().regex(/^[a-z0-9]+-[a-z0-9]+-\d+$/, "expected a machine type such as e2-standard-4").optional(),
         nodeCount: nodeCount.optional(),
+        /**
+         * A GPU node pool: machine type, accelerator (e.g. g2-standard-4 with nvidia-l4, n1-standard-4 with
+         * nvidia-tesla-t4), autoscaled between min and max nodes, tainted nvidia.com/gpu=present:NoSchedule so
+         * only pods that tolerate it (and request nvidia.com/gpu) land there. Unset: no GPU nodes.
+         */
+        gpuNodePool: z
+          .object({
+            machineType: z.string().regex(/^[a-z0-9]+-[a-z0-9]+-\d+[a-z]*$/, "expected a machine type such as g2-standard-4"),
+            acceleratorType: z.string().regex(/^nvidia-[a-z0-9-]+$/, "expected an NVIDIA accelerator type such as nvidia-l4 or nvidia-tesla-t4"),
+            acceleratorCount: z.number().int().min(1).max(16).default(1),
+            min: z.number().int().min(0).default(0),
+            max: z.number().int().min(1),
+            diskSizeGb: z.number().int().min(50).max(65536).default(200),
+          })
+          .strict()
+          .refine((g) => g.min <= g.max, { message: "expected min <= max" })
+          .optional(),
       })
       .strict(),
     database: z
@@ -56,6 +75,19 @@ export const GCP_PROFILES: Record<"dev" | "prod", GcpProfile> = {
     database: { tier: "db-custom-2-7680", edition: "ENTERPRISE", diskSizeGb: 50, diskAutoresizeLimitGb: 500 },
   },
 };
+
+/**
+ * The autoscaler's behaviour from the neutral decisions: spot pools take any zone with capacity (ANY),
+ * on-demand pools spread evenly (BALANCED); a short scale-down delay means GKE's OPTIMIZE_UTILIZATION
+ * profile (unneeded nodes go sooner). The GPU pool from config, spot like the main pool.
+ */
+export function gcpAutoscaling(neutral: EnvironmentProfile, s: GcpSettings): Pick<GcpFoundationArgs["cluster"], "autoscaling" | "gpuNodePool"> {
+  const gpu = s.cluster.gpuNodePool;
+  return {
+    autoscaling: { locationPolicy: neutral.cluster.spot ? "ANY" : "BALANCED", profile: neutral.cluster.scaleDownAfterMinutes <= 5 ? "OPTIMIZE_UTILIZATION" : "BALANCED" },
+    gpuNodePool: gpu ? { ...gpu, spot: neutral.cluster.spot } : undefined,
+  };
+}
 
 export function resolveGcpProfile(environment: "dev" | "prod", s: GcpSettings): GcpProfile {
   const base = GCP_PROFILES[environment];

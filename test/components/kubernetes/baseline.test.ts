@@ -196,10 +196,20 @@ describe("secrets never leave Secrets", () => {
     expect(literalPasswords).toEqual([]);
   });
 
-  test("the stack outputs hold no secret (the Grafana password is referred to by Secret name)", async () => {
+  test("the stack outputs hold no secret but the credentials handed to people, and those only as Pulumi secrets (Grafana's password is referred to by Secret name)", async () => {
     const prod = await planStack("prod");
-    const outputs = JSON.stringify(prod.result.outputs);
+    // The API keys of serving's clients and the monitor's feedback and read tokens (for the platform API).
+    const handedOut = ["servingApiKeys", "monitorFeedbackToken", "monitorReadToken"];
+    expect(prod.result.secretOutputs).toEqual(expect.arrayContaining(handedOut));
+    const plainOutputs = Object.fromEntries(Object.entries(prod.result.outputs).filter(([k]) => !prod.result.secretOutputs.includes(k)));
+    const outputs = JSON.stringify(plainOutputs);
     for (const s of sensitiveValues(prod.objects)) expect(outputs).not.toContain(s);
+    // Only what is handed out: no signing key, database password or other service's token among the secret outputs.
+    const secretOutputs = JSON.stringify(handedOut.map((k) => prod.result.outputs[k]));
+    const secret = (name: string, key: string) => prod.objects.find((o) => o.kind === "Secret" && o.metadata.name === name)!.stringData[key];
+    for (const [name, key] of [["monitor-events-token", "token"], ["alert-receiver-token", "token"], ["drift-webhook-signing", "secret"], ["retrain-webhook-signing", "secret"], ["mlflow-admin", "password"]]) {
+      expect(secretOutputs).not.toContain(secret(name, key));
+    }
     expect(prod.result.outputs.grafanaAdminSecret).toBe("monitoring/grafana-admin");
   });
 

@@ -11,7 +11,7 @@ import { validateObjects } from "./support/schema";
 
 const RWO: ArtifactVolume = { claimName: "mlflow-artifacts", mountPath: "/mlflow-artifacts", size: "10Gi", accessMode: "ReadWriteOnce" };
 const onVolume = (volume: ArtifactVolume = RWO) => ({ artifactUri: `file://${volume.mountPath}`, artifactVolume: volume, storageClassResource: true });
-const release = (p: Plan) => p.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!;
+const release = (p: Plan) => p.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "kube-prometheus-stack")!;
 const dependsOnUrn = (o: K8sObject, urn: string) => o.resource.dependencies.includes(urn);
 
 describe("artifacts on a volume (artifactStore.volume, ReadWriteOnce)", () => {

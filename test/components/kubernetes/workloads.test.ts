@@ -3,6 +3,7 @@ import { parseDriftConfig } from "../../../services/drift/src/drift/config";
 import { envSchema as driftEnvSchema } from "../../../services/drift/src/service/env";
 import { servingEnvSchema } from "../../../services/serving/src/config";
 import { DEFAULT_CLASSIFIER, parseModelsConfig } from "../../../services/monitor/src/config/models";
+import { envSchema as monitorEnvSchema } from "../../../services/monitor/src/env";
 import { NAMESPACES } from "../../../components/kubernetes/constants";
 import { MLFLOW_SERVICE_ACCOUNT } from "../../../infra/clouds/target";
 import { PROFILES } from "../../../infra/profiles";
@@ -71,6 +72,8 @@ describe("prod: two models, highly available", () => {
       CHALLENGER_WEIGHT: "10",
       SHADOW: "false",
       EVENT_SINKS: "http://drift-fraud-detector.mlops.svc.cluster.local:8080,http://monitor.mlops.svc.cluster.local:8080",
+      EVENT_SINK_TOKENS: secretRef("serving-fraud-detector-event-sinks", "tokens"),
+      API_KEYS_FILE: "/etc/mlops/api-keys/keys.json",
       MLFLOW_TRACKING_URI: "http://mlflow.mlops.svc.cluster.local:5000",
       MLFLOW_TRACKING_USERNAME: secretRef("mlflow-user-serving", "username"),
       MLFLOW_TRACKING_PASSWORD: secretRef("mlflow-user-serving", "password"),
@@ -87,20 +90,28 @@ describe("prod: two models, highly available", () => {
       EVALUATION_INTERVAL_S: "60",
       WINDOW_MAX_ROWS: "10000",
       DRIFT_CONFIG: '{"driftShare":0.5}',
+      EVENTS_TOKEN: secretRef("drift-churn-predictor-events-token", "token"),
       MLFLOW_TRACKING_USERNAME: secretRef("mlflow-user-drift", "username"),
     });
     const drift = named(plan.objects, "Deployment", "drift-churn-predictor");
     expect(drift.spec.replicas).toBe(1);
     // The policy pack lets a workload be a singleton when it says why.
     expect(drift.metadata.annotations!["mlops.io/singleton-reason"]).toMatch(/windows in memory/);
-    expect(env(named(plan.objects, "Deployment", "monitor"))).toMatchObject({
+    const monitor = env(named(plan.objects, "Deployment", "monitor"));
+    expect(monitor).toMatchObject({
       DATABASE_URL: secretRef("monitor-database", "database-url"),
-      ALERT_ACTIONS: "[]",
       RETENTION_DAYS: "90",
-      WEBHOOK_SECRET: secretRef("webhook-signing", "secret"),
+      ALERT_PORT: "8081",
+      EVENTS_TOKEN: secretRef("monitor-events-token", "token"),
+      FEEDBACK_TOKEN: secretRef("monitor-feedback-token", "token"),
+      READ_TOKEN: secretRef("monitor-read-token", "token"),
       ALERT_RECEIVER_TOKEN: secretRef("alert-receiver-token", "token"),
+      RETRAIN_WEBHOOK_SECRET: secretRef("retrain-webhook-signing", "secret"),
       MLFLOW_TRACKING_USERNAME: secretRef("mlflow-user-monitor", "username"),
     });
+    // No alert action configured: no ALERT_ACTIONS (the monitor's default is none); the old shared name is gone.
+    expect(Object.keys(monitor)).not.toContain("ALERT_ACTIONS");
+    expect(Object.keys(monitor)).not.toContain("WEBHOOK_SECRET");
   });
 
   test("images are pulled by digest in prod (CI pins them; a preview shows the placeholder as zeros), by tag in dev", async () => {
@@ -129,7 +140,7 @@ describe("prod: two models, highly available", () => {
   });
 
   test("Prometheus keeps 30 days on 2 replicas, Alertmanager has 2 replicas and routes to the monitor", () => {
-    const release = plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!.inputs;
+    const release = plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "kube-prometheus-stack")!.inputs;
     expect(release).toMatchObject({ chart: "kube-prometheus-stack", version: KUBE_PROMETHEUS_STACK.version, repositoryOpts: { repo: "https://prometheus-community.github.io/helm-charts" }, skipCrds: false });
     expect(KUBE_PROMETHEUS_STACK.version).toMatch(/^\d+\.\d+\.\d+$/);
     const values = release.values;
@@ -138,11 +149,13 @@ describe("prod: two models, highly available", () => {
     expect(values.alertmanager.alertmanagerSpec.replicas).toBe(2);
     const receiver = values.alertmanager.config.receivers.find((r: any) => r.name === "mlops-monitor");
     expect(receiver.webhook_configs[0]).toMatchObject({
-      url: "http://monitor.mlops.svc.cluster.local:8080/v1/alerts",
+      // The monitor's alerts port: its API port no longer answers POST /v1/alerts.
+      url: "http://monitor.mlops.svc.cluster.local:8081/v1/alerts",
       send_resolved: true,
       http_config: { authorization: { type: "Bearer", credentials_file: "/etc/alertmanager/secrets/alertmanager-monitor-token/token" } },
     });
-    expect(values.alertmanager.config.route.routes).toEqual([{ receiver: "mlops-monitor", matchers: ['platform="mlops"'] }]);
+    // The monitor's route first (continue: the people's routes of mlops:alerting still match; alertmanager-stacks.test.ts).
+    expect(values.alertmanager.config.route.routes[0]).toEqual({ receiver: "mlops-monitor", matchers: ['platform="mlops"'], group_by: ["alertname", "model"], continue: true });
     expect(values.grafana.admin).toEqual({ existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
     const grafanaSecret = named(plan.objects, "Secret", "grafana-admin");
     expect(grafanaSecret.metadata.namespace).toBe("monitoring");
@@ -162,6 +175,9 @@ describe("prod: two models, highly available", () => {
         driftShareCritical: 0.7,
         qualityWindow: "1h",
         qualityMinLabels: 100,
+        // The stack's team tag and mlops:alerting.runbookBaseUrl.
+        team: "ml-platform",
+        runbookBaseUrl: "https://github.com/acme/mlops-platform/blob/main/docs/runbooks",
         models: [
           { name: "fraud-detector", accuracyThreshold: 0.9 },
           { name: "churn-predictor", accuracyThreshold: 0.8 },
@@ -186,7 +202,7 @@ describe("prod: two models, highly available", () => {
       "ServiceMonitor/serving-churn-predictor",
       "ServiceMonitor/serving-fraud-detector",
     ]);
-    const releaseUrn = plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!.urn;
+    const releaseUrn = plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "kube-prometheus-stack")!.urn;
     for (const o of crdUsers) expect(o.resource.dependencies).toContain(releaseUrn);
   });
 
@@ -215,7 +231,7 @@ describe("prod: two models, highly available", () => {
       expect(file).toMatch(/\.json$/);
       expect(JSON.parse(json).panels.length).toBeGreaterThan(5);
     }
-    expect(plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!.inputs.values.grafana.sidecar.dashboards).toMatchObject({ enabled: true, label: "grafana_dashboard", labelValue: "1" });
+    expect(plan.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "kube-prometheus-stack")!.inputs.values.grafana.sidecar.dashboards).toMatchObject({ enabled: true, label: "grafana_dashboard", labelValue: "1" });
   });
 });
 
@@ -245,6 +261,10 @@ describe("MLflow", () => {
     expect(named(plan.objects, "Service", "mlflow").spec.ports).toEqual([{ name: "http", port: 5000, targetPort: "http", protocol: "TCP" }]);
   });
 
+  test("accounts have no permission by default: each service account has exactly its grants", () => {
+    expect(env(named(plan.objects, "Deployment", "mlflow")).MLFLOW_AUTH_DEFAULT_PERMISSION).toBe("NO_PERMISSIONS");
+  });
+
   test("schema migrations run in a Job before the Deployment rolls, after the databases exist", () => {
     const migrate = byKind(plan.objects, "Job").find((j) => j.metadata.name.startsWith("mlflow-db-upgrade-"))!;
     const c = migrate.spec.template.spec.containers[0];
@@ -268,19 +288,20 @@ describe("MLflow", () => {
     expect(jobName(a)).not.toBe(jobName(b));
   });
 
-  test("service accounts: serving and drift read, the monitor manages the models, Prometheus only logs in", () => {
+  test("service accounts: serving and drift read the models and their files, the monitor edits (moves aliases), Prometheus only logs in", () => {
     const job = byKind(plan.objects, "Job").find((j) => j.metadata.name.startsWith("mlflow-bootstrap-users-"))!;
     const e = env(job);
-    const read = (model: string) => ({ model, permission: "READ" });
+    const read = (model: string) => ({ model, permission: "READ", artifactsPermission: "READ" });
     expect(JSON.parse(e.MLOPS_MLFLOW_USERS)).toEqual([
       { username: "svc-serving", passwordEnv: "USER_PASSWORD_0", permissions: [read("fraud-detector"), read("churn-predictor")] },
       { username: "svc-drift", passwordEnv: "USER_PASSWORD_1", permissions: [read("fraud-detector"), read("churn-predictor")] },
       {
         username: "svc-monitor",
         passwordEnv: "USER_PASSWORD_2",
+        // EDIT, not MANAGE: SetRegisteredModelAlias is an update; the monitor deletes nothing.
         permissions: [
-          { model: "fraud-detector", permission: "MANAGE" },
-          { model: "churn-predictor", permission: "MANAGE" },
+          { model: "fraud-detector", permission: "EDIT" },
+          { model: "churn-predictor", permission: "EDIT" },
         ],
       },
       { username: "svc-metrics", passwordEnv: "USER_PASSWORD_3", permissions: [] },
@@ -307,10 +328,11 @@ describe("MLflow", () => {
 });
 
 describe("dev and config-driven variations", () => {
-  test("serving and drift accept the environment their Deployments give them (their own start-up schemas)", async () => {
+  test("serving, drift and the monitor accept the environment their Deployments give them (their own start-up schemas)", async () => {
     const { objects } = await planStack("prod");
     // What the kubelet would put there from the Secrets.
-    const resolved = (d: K8sObject) => Object.fromEntries(Object.entries(env(d)).map(([k, v]) => [k, typeof v === "string" ? v : `value-of-${k}`]));
+    const resolved = (d: K8sObject) =>
+      Object.fromEntries(Object.entries(env(d)).map(([k, v]) => [k, typeof v === "string" ? v : secretValue(objects, (v as any).secretKeyRef)]));
     for (const model of ["fraud-detector", "churn-predictor"]) {
       const serving = servingEnvSchema.safeParse(resolved(named(objects, "Deployment", `serving-${model}`)));
       expect(serving.error?.issues ?? []).toEqual([]);
@@ -319,6 +341,10 @@ describe("dev and config-driven variations", () => {
       expect(drift.error?.issues ?? []).toEqual([]);
       expect(drift.data).toMatchObject({ MODEL_NAME: model, WINDOW_MAX_ROWS: 10000, EVALUATION_INTERVAL_S: 60 });
     }
+    // Its four tokens present, long enough and pairwise different; the alerts port its own; every model named.
+    const monitor = monitorEnvSchema.safeParse(resolved(named(objects, "Deployment", "monitor")));
+    expect(monitor.error?.issues ?? []).toEqual([]);
+    expect(monitor.data).toMatchObject({ PORT: 8080, ALERT_PORT: 8081, METRICS_PORT: 9090 });
   });
 
   test("the drift detector's DRIFT_CONFIG is accepted by the drift service's own parser", async () => {
@@ -333,7 +359,7 @@ describe("dev and config-driven variations", () => {
     expect(byKind(dev.objects, "PodDisruptionBudget")).toEqual([]);
     expect(named(dev.objects, "Deployment", "mlflow").spec.replicas).toBe(1);
     expect(named(dev.objects, "HorizontalPodAutoscaler", "serving-fraud-detector").spec).toMatchObject({ minReplicas: 1, maxReplicas: 3 });
-    const values = dev.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!.inputs.values;
+    const values = dev.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "kube-prometheus-stack")!.inputs.values;
     expect(values.prometheus.prometheusSpec).toMatchObject({ retention: "7d", replicas: 1 });
   });
 
@@ -346,7 +372,7 @@ describe("dev and config-driven variations", () => {
         resources: { cpuRequest: "2", memoryRequest: "2Gi", cpuLimit: "4", memoryLimit: "4Gi" },
         replicas: { min: 2, max: 5 },
         eventSampleRate: 0.25,
-        drift: { methods: { amount: "psi" }, referenceUri: "models:/fraud-detector@reference" },
+        drift: { methods: { amount: "psi" }, referenceUri: "models:/fraud-detector@reference", webhookUrl: "https://hooks.example.com/drift?token=abc123" },
         alertActions: [
           { alert: "ModelQualityLow", action: "rollback" },
           { alert: "DataDriftCritical", action: "retrain" },
@@ -363,18 +389,28 @@ describe("dev and config-driven variations", () => {
       DRIFT_CONFIG: '{"driftShare":0.5,"features":{"amount":{"method":"psi"}}}',
       REFERENCE_URI: "models:/fraud-detector@reference",
     });
-    expect(JSON.parse(env(named(p.objects, "Deployment", "monitor")).ALERT_ACTIONS)).toEqual([
+    // The retrain url (and drift's webhook url) may carry a token: both come from Secrets, as Pulumi secrets.
+    const monitor = env(named(p.objects, "Deployment", "monitor"));
+    expect(monitor.ALERT_ACTIONS).toEqual(secretRef("monitor-alert-actions", "alert-actions"));
+    expect(JSON.parse(secretValue(p.objects, monitor.ALERT_ACTIONS.secretKeyRef))).toEqual([
       { alert: "ModelQualityLow", model: "fraud-detector", action: "rollback" },
       { alert: "DataDriftCritical", model: "fraud-detector", action: "retrain", url: "https://ci.example.com/hooks/retrain" },
     ]);
-    expect(p.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!.inputs.values.prometheus.prometheusSpec.retention).toBe("15d");
+    const drift = env(named(p.objects, "Deployment", "drift-fraud-detector"));
+    expect(drift.WEBHOOK_URLS).toEqual(secretRef("drift-fraud-detector-webhooks", "urls"));
+    expect(secretValue(p.objects, drift.WEBHOOK_URLS.secretKeyRef)).toBe("https://hooks.example.com/drift?token=abc123");
+    for (const name of ["monitor-alert-actions", "drift-fraud-detector-webhooks"]) expect(named(p.objects, "Secret", name).secretPaths).toEqual(expect.arrayContaining([expect.stringMatching(/^stringData/)]));
+    // One signing key per webhook kind.
+    expect(drift.WEBHOOK_SECRET).toEqual(secretRef("drift-webhook-signing", "secret"));
+    expect(monitor.RETRAIN_WEBHOOK_SECRET).toEqual(secretRef("retrain-webhook-signing", "secret"));
+    expect(secretValue(p.objects, drift.WEBHOOK_SECRET.secretKeyRef)).not.toBe(secretValue(p.objects, monitor.RETRAIN_WEBHOOK_SECRET.secretKeyRef));
+    expect(JSON.stringify(p.objects.filter((o) => o.kind !== "Secret").map((o) => ({ ...o, resource: undefined })))).not.toMatch(/abc123|hooks\/retrain/);
+    expect(p.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "kube-prometheus-stack")!.inputs.values.prometheus.prometheusSpec.retention).toBe("15d");
     expect(named(p.objects, "PrometheusRule", "mlops-alerts").spec.groups[0].rules[1].expr).toMatch(/\) > 0\.05$/);
   });
 
-  test("no models: the platform still deploys MLflow, the monitor and monitoring", async () => {
-    const p = await planOnFakeFoundation("dev", { "mlops:models": "[]" });
-    expect(byKind(p.objects, "Deployment").map((d) => d.metadata.name).sort()).toEqual(["mlflow", "monitor"]);
-    expect(validateRuleGroups(named(p.objects, "PrometheusRule", "mlops-alerts").spec.groups)).toEqual(["mlops-serving", "mlops-drift"]);
+  test("no models is refused with the reason: the monitor accepts events only for the models it is configured for", async () => {
+    await expect(planOnFakeFoundation("dev", { "mlops:models": "[]" })).rejects.toThrow("models is empty: the quality monitor refuses the events of models it is not configured for");
   });
 
   test("a foundation whose MLflow identity lives in another namespace is refused, with the reason", async () => {
@@ -441,32 +477,38 @@ describe("per-model settings from mlops:models reach the workloads", () => {
     const p = await planOnFakeFoundation("dev", { "mlops:models": JSON.stringify(models) });
     const text = env(named(p.objects, "Deployment", "monitor")).MODELS_CONFIG;
     expect(JSON.parse(text)).toEqual({
+      // No `quality`: named all the same (the monitor's defaults), or its events would be refused.
+      "fraud-detector": {},
       "house-price": { task: "regression", predictionOutput: "price" },
       iris: { task: "classification", predictionOutput: "species", scoreOutput: "probabilities", scoreIndex: 2, positiveClass: "virginica" },
     });
     const parsed = parseModelsConfig(text, "MODELS_CONFIG");
-    expect(parsed.names.sort()).toEqual(["house-price", "iris"]);
+    expect(parsed.names.sort()).toEqual(["fraud-detector", "house-price", "iris"]);
     expect(parsed.get("house-price")).toEqual({ task: "regression", predictionOutput: "price", scoreIndex: 0, positiveClass: "" });
     expect(parsed.get("iris")).toEqual({ task: "classification", predictionOutput: "species", scoreOutput: "probabilities", scoreIndex: 2, positiveClass: "virginica" });
     // A model without `quality` is the demo's shape: the monitor's defaults.
-    expect(parsed.isConfigured("fraud-detector")).toBe(false);
     expect(parsed.get("fraud-detector")).toEqual(DEFAULT_CLASSIFIER);
   });
 
-  test("stacks without `quality` render the monitor as before: no MODELS_CONFIG", async () => {
+  test("stacks without `quality` name every served model in MODELS_CONFIG, with the monitor's defaults", async () => {
     const p = await planStack("prod");
-    expect(Object.keys(env(named(p.objects, "Deployment", "monitor")))).not.toContain("MODELS_CONFIG");
+    expect(JSON.parse(env(named(p.objects, "Deployment", "monitor")).MODELS_CONFIG)).toEqual({ "fraud-detector": {}, "churn-predictor": {} });
   });
 
   test("one namespace constant: the workloads run where the clouds' identities trust MLflow", async () => {
     expect(MLFLOW_SERVICE_ACCOUNT).toEqual({ namespace: NAMESPACES.platform, name: "mlflow" });
     const p = await planStack("prod");
-    expect(byKind(p.objects, "Namespace").map((n) => n.metadata.name).sort()).toEqual([NAMESPACES.monitoring, NAMESPACES.platform].sort());
+    // The Platform's own namespaces (the day-2 add-ons, Velero and the log shipper, have theirs beside it).
+    const platformNamespaces = byKind(p.objects, "Namespace").filter((n) => n.resource.urn.includes("mlops:kubernetes:Platform$"));
+    expect(platformNamespaces.map((n) => n.metadata.name).sort()).toEqual([NAMESPACES.monitoring, NAMESPACES.platform].sort());
     const account = named(p.objects, "ServiceAccount", MLFLOW_SERVICE_ACCOUNT.name);
     expect(account.metadata.namespace).toBe(NAMESPACES.platform);
   });
 });
 
-function validateRuleGroups(groups: { name: string }[]): string[] {
-  return groups.map((g) => g.name);
+/** The value a secretKeyRef points at, as the kubelet would read it (the Secret must exist and have the key). */
+function secretValue(objects: K8sObject[], ref: { name: string; key: string }): string {
+  const value = objects.find((o) => o.kind === "Secret" && o.metadata.name === ref.name)?.stringData?.[ref.key];
+  if (typeof value !== "string") throw new Error(`no Secret ${ref.name} with key ${ref.key}`);
+  return value;
 }

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ArtifactVolume, Foundation, Toleration } from "../../../../components/contracts";
+import type { ArtifactVolume, Foundation, IngressSupport, Toleration } from "../../../../components/contracts";
 import { NAMESPACES } from "../../../../components/kubernetes/constants";
 import { runProgram, type DeclaredResource, type PlanResult } from "../../../../scripts/plan/harness";
 
@@ -59,6 +59,9 @@ export interface FakeFoundationValues {
   tolerations?: Toleration[];
   /** Declares a StorageClass the foundation's `storage.dependsOn` holds (what claims must wait for). */
   storageClassResource?: boolean;
+  /** `ingress` (what the load balancer needs, DNS-01); `dns01` is built from `dns01Zone` (default: the stack's mlops:ingress.dnsZone). Null: the field is absent. */
+  ingress?: Omit<IngressSupport, "dns01"> | null;
+  dns01Zone?: string | null;
 }
 
 export const FAKE_FOUNDATION: FakeFoundationValues = {
@@ -105,9 +108,34 @@ function fakeProgram(values: Partial<FakeFoundationValues>) {
       storage: { className: "fake-default", dependsOn: storageClass },
       resourceMetrics: [],
       ...(v.tolerations ? { scheduling: { tolerations: v.tolerations } } : {}),
+      ...fakeIngress(v, config.ingress?.dnsZone?.name),
     };
     return deployWorkloads(foundation, config, resolveProfile(config), config.images.registry ?? "registry.example.com/mlops").outputs as Record<string, unknown>;
   };
+}
+
+/** A cloud-like ingress support: annotations per scheme and, for the stack's zone, a DNS-01 solver with a workload identity. */
+export const FAKE_INGRESS: Omit<IngressSupport, "dns01"> = {
+  exposure: "loadBalancer",
+  serviceAnnotations: { public: { "lb.example.com/scheme": "internet-facing" }, internal: { "networking.gke.io/load-balancer-type": "Internal" } },
+};
+
+function fakeIngress(v: Partial<FakeFoundationValues>, stackZone: string | undefined): { ingress?: IngressSupport } {
+  if (v.ingress === null) return {};
+  const zone = v.dns01Zone === undefined ? stackZone : (v.dns01Zone ?? undefined);
+  const dns01 = zone
+    ? {
+        zone,
+        solver: pulumi.output("example-zone").apply((zoneId): Record<string, unknown> => ({ cloudDNS: { project: "example-project", hostedZoneName: zoneId } })),
+        identity: {
+          serviceAccountName: "cert-manager",
+          namespace: "cert-manager",
+          serviceAccountAnnotations: pulumi.output<Record<string, string>>({ "iam.gke.io/gcp-service-account": "cert-manager@example.iam.gserviceaccount.com" }),
+          podLabels: pulumi.output<Record<string, string>>({}),
+        },
+      }
+    : undefined;
+  return { ingress: { ...(v.ingress ?? FAKE_INGRESS), ...(dns01 ? { dns01 } : {}) } };
 }
 
 function memo(key: string, run: () => Promise<PlanResult>): Promise<Plan> {

@@ -20,9 +20,25 @@ interface ModelModule {
   /** Module specifier (without extension) of the generated model. */
   specifier: string;
   kind: string;
+  /** Absolute path of a schema module of this repository (custom resources kubernetes-models has no schema for). */
+  file?: string;
 }
 
+/**
+ * Custom resources without a kubernetes-models package: schema modules in ./crds, written from the CRDs
+ * the pinned charts install, with the same shape (a class per kind with validate(), an I<Kind> interface).
+ */
+const LOCAL_CRD_MODULES: Record<string, string> = {
+  "karpenter.sh/v1/NodePool": path.join(__dirname, "crds", "karpenter"),
+  "karpenter.k8s.aws/v1/EC2NodeClass": path.join(__dirname, "crds", "karpenter"),
+  "cert-manager.io/v1/Certificate": path.join(__dirname, "crds", "cert-manager"),
+  "cert-manager.io/v1/ClusterIssuer": path.join(__dirname, "crds", "cert-manager"),
+  "velero.io/v1/Schedule": path.join(__dirname, "crds", "velero"),
+};
+
 export function modelModule(apiVersion: string, kind: string): ModelModule | undefined {
+  const local = LOCAL_CRD_MODULES[`${apiVersion}/${kind}`];
+  if (local) return { specifier: local, kind, file: local };
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
   const candidates =
     group === "monitoring.coreos.com"
@@ -56,7 +72,7 @@ export function runtimeValidate(objects: Renderable[]): SchemaProblem[] {
       problems.push({ object: label(o), message: `no schema for ${o.apiVersion} ${o.kind}` });
       continue;
     }
-    const Model = require(path.join(NODE_MODULES, mod.specifier))[o.kind];
+    const Model = require(mod.file ?? path.join(NODE_MODULES, mod.specifier))[o.kind];
     try {
       new Model(manifest(o)).validate();
     } catch (err) {
