@@ -1,4 +1,5 @@
 import { mlRules } from "../../policies/rules/ml";
+import { mlAlertsHaveRunbooks } from "../../policies/rules/ml/alerts-have-runbooks";
 import { mlChallengerTrafficShare } from "../../policies/rules/ml/challenger-traffic-share";
 import { mlRegistryModelsOnly } from "../../policies/rules/ml/registry-models-only";
 import { mlServingHasDriftDetector } from "../../policies/rules/ml/serving-has-drift-detector";
@@ -202,7 +203,22 @@ const cases: RuleCase[] = [
     good: () => [serving(withEnv({ name: "CHALLENGER_WEIGHT", value: "20" }))],
     goodParams: { maxSharePercent: 50 },
   },
+  {
+    rule: mlAlertsHaveRunbooks,
+    mistake: "a team's own alert that pages without a runbook",
+    bad: () => [alertRule({ summary: "the feature store is stale" })],
+    expected: /alert FeatureStoreStale \(group team\) has no runbook_url annotation/,
+    good: () => [alertRule({ summary: "the feature store is stale", runbook_url: "https://wiki.example.com/runbooks/FeatureStoreStale.md" })],
+  },
 ];
+
+function alertRule(annotations: Record<string, string>): DeclaredResource {
+  return resource(
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+    { apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: { name: "team-alerts", namespace: "monitoring" }, spec: { groups: [{ name: "team", rules: [{ alert: "FeatureStoreStale", expr: "feature_age_seconds > 3600", annotations }] }] } },
+    { name: "team-alerts" },
+  );
+}
 
 runCases("tags", tagsRules, cases.filter((c) => tagsRules.includes(c.rule)));
 describe("ml", () => runCases("ml", mlRules, cases.filter((c) => mlRules.includes(c.rule))));
