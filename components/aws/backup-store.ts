@@ -2,8 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { Tags } from "../contracts";
 import { BACKUP_OBJECTS_PREFIX, BACKUP_PREFIX, backupExpiryDays, type BackupLifecycle } from "../shared/backups";
-import { tlsOnlyPolicy } from "./artifact-store";
-import { createKmsKey } from "./kms";
+import { privateBucket } from "./private-bucket";
 
 export interface BackupStoreArgs extends BackupLifecycle {
   tags: Tags;
@@ -22,26 +21,9 @@ export class BackupStore extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlops:aws:BackupStore", name, {}, opts);
-    const parent = { parent: this };
-
-    this.kmsKey = createKmsKey(`${name}-s3`, "Encryption of the cluster's Velero backups", args.tags, parent);
-    this.bucket = new aws.s3.Bucket(`${name}-bucket`, { bucketPrefix: `${name}-`, forceDestroy: args.forceDestroy, tags: { ...args.tags, Name: `${name}-bucket` } }, parent);
-    const bucket = this.bucket.id;
-
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      parent,
-    );
-    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-    new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, parent);
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKey.arn }, bucketKeyEnabled: true }] },
-      parent,
-    );
-    new aws.s3.BucketPolicy(`${name}-tls-only`, { bucket, policy: this.bucket.arn.apply(tlsOnlyPolicy) }, { parent: this, dependsOn: [publicAccess] });
-    new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket, rules: backupLifecycleRules(args) }, parent);
+    const { bucket, kmsKey } = privateBucket(name, { keyDescription: "Encryption of the cluster's Velero backups", forceDestroy: args.forceDestroy, lifecycleRules: backupLifecycleRules(args), tags: args.tags }, this);
+    this.bucket = bucket;
+    this.kmsKey = kmsKey;
     this.registerOutputs({ bucket: this.bucket.bucket });
   }
 }

@@ -1,11 +1,8 @@
-import { UserAssignedIdentity } from "@pulumi/azure-native/managedidentity/userAssignedIdentity";
-import { BlobContainer } from "@pulumi/azure-native/storage/blobContainer";
-import { BlobServiceProperties } from "@pulumi/azure-native/storage/blobServiceProperties";
-import { ManagementPolicy } from "@pulumi/azure-native/storage/managementPolicy";
-import { StorageAccount } from "@pulumi/azure-native/storage/storageAccount";
+import type { BlobContainer } from "@pulumi/azure-native/storage/blobContainer";
+import type { StorageAccount } from "@pulumi/azure-native/storage/storageAccount";
 import * as pulumi from "@pulumi/pulumi";
 import type { Tags } from "../contracts";
-import { grant } from "./roles";
+import { type CustomerManagedKey, privateStorageAccount } from "./private-storage-account";
 
 export const ARTIFACT_CONTAINER = "mlflow";
 
@@ -30,7 +27,7 @@ export interface ArtifactStoreArgs {
   /** Move current blobs to the Cool tier this many days after their last change; unset: stay Hot. */
   coolAfterDays?: number;
   /** A customer-managed key (Key Vault); unset: Microsoft-managed keys. */
-  encryption?: { vaultUri: pulumi.Input<string>; keyName: pulumi.Input<string>; keyResourceId: pulumi.Input<string> };
+  encryption?: CustomerManagedKey;
   tags: Tags;
 }
 
@@ -44,83 +41,13 @@ export class ArtifactStore extends pulumi.ComponentResource {
 
   constructor(name: string, args: ArtifactStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlops:azure:ArtifactStore", name, {}, opts);
-    const parent = { parent: this };
-    const cmk = args.encryption ? this.keyIdentity(name, args, args.encryption) : undefined;
-
-    this.account = new StorageAccount(
-      `${name}-account`,
-      {
-        resourceGroupName: args.resourceGroupName,
-        location: args.location,
-        accountName: args.accountName,
-        kind: "StorageV2",
-        sku: { name: args.redundancy },
-        accessTier: "Hot",
-        allowBlobPublicAccess: false,
-        // Entra ID only: no account keys, no SAS signed with them; MLflow uses workload identity.
-        allowSharedKeyAccess: false,
-        defaultToOAuthAuthentication: true,
-        allowCrossTenantReplication: false,
-        allowedCopyScope: "AAD",
-        minimumTlsVersion: "TLS1_2",
-        enableHttpsTrafficOnly: true,
-        publicNetworkAccess: args.publicNetworkAccess,
-        networkRuleSet: {
-          defaultAction: "Deny",
-          bypass: "None",
-          virtualNetworkRules: args.allowedSubnetIds.map((id) => ({ virtualNetworkResourceId: id, action: "Allow" as const })),
-        },
-        identity: cmk ? { type: "UserAssigned", userAssignedIdentities: [cmk.identity.id] } : undefined,
-        encryption: {
-          keySource: cmk ? "Microsoft.Keyvault" : "Microsoft.Storage",
-          // A versionless key: the account follows the key's automatic rotation.
-          keyVaultProperties: args.encryption ? { keyVaultUri: args.encryption.vaultUri, keyName: args.encryption.keyName } : undefined,
-          encryptionIdentity: cmk ? { encryptionUserAssignedIdentity: cmk.identity.id } : undefined,
-          requireInfrastructureEncryption: true,
-          services: { blob: { enabled: true, keyType: "Account" }, file: { enabled: true, keyType: "Account" } },
-        },
-        tags: args.tags,
-      },
-      { parent: this, dependsOn: cmk ? [cmk.role] : [] },
-    );
-
-    new BlobServiceProperties(
-      `${name}-blob-service`,
-      {
-        resourceGroupName: args.resourceGroupName,
-        accountName: this.account.name,
-        blobServicesName: "default",
-        isVersioningEnabled: true,
-        deleteRetentionPolicy: { enabled: true, days: args.softDeleteDays },
-        containerDeleteRetentionPolicy: { enabled: true, days: args.softDeleteDays },
-      },
-      parent,
-    );
-    this.container = new BlobContainer(
-      `${name}-container`,
-      { resourceGroupName: args.resourceGroupName, accountName: this.account.name, containerName: ARTIFACT_CONTAINER, publicAccess: "None" },
-      parent,
-    );
-    new ManagementPolicy(
-      `${name}-lifecycle`,
-      { resourceGroupName: args.resourceGroupName, accountName: this.account.name, managementPolicyName: "default", policy: { rules: lifecycleRules(args) } },
-      parent,
-    );
+    const { account, container } = privateStorageAccount(name, { ...args, containerName: ARTIFACT_CONTAINER, lifecycleRules: lifecycleRules(args) }, this);
+    this.account = account;
+    this.container = container;
 
     this.containerId = this.container.id;
     this.uri = pulumi.interpolate`wasbs://${ARTIFACT_CONTAINER}@${this.account.name}.blob.core.windows.net/${args.prefix}`;
     this.registerOutputs({ accountName: this.account.name, uri: this.uri });
-  }
-
-  /** The identity the account uses to wrap its data key with the customer-managed key (created first: the account is encrypted from its creation). */
-  private keyIdentity(name: string, args: ArtifactStoreArgs, key: NonNullable<ArtifactStoreArgs["encryption"]>) {
-    const identity = new UserAssignedIdentity(`${name}-cmk-identity`, { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags }, { parent: this });
-    const role = grant(
-      `${name}-cmk-key-user`,
-      { subscriptionId: args.subscriptionId, principalId: identity.principalId, principalType: "ServicePrincipal", role: "keyVaultCryptoServiceEncryptionUser", scope: key.keyResourceId },
-      { parent: this },
-    );
-    return { identity, role };
   }
 }
 

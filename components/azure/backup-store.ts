@@ -1,14 +1,11 @@
-import { UserAssignedIdentity } from "@pulumi/azure-native/managedidentity/userAssignedIdentity";
-import { BlobContainer } from "@pulumi/azure-native/storage/blobContainer";
-import { BlobServiceProperties } from "@pulumi/azure-native/storage/blobServiceProperties";
-import { ManagementPolicy } from "@pulumi/azure-native/storage/managementPolicy";
-import { StorageAccount } from "@pulumi/azure-native/storage/storageAccount";
+import type { BlobContainer } from "@pulumi/azure-native/storage/blobContainer";
+import type { StorageAccount } from "@pulumi/azure-native/storage/storageAccount";
 import * as pulumi from "@pulumi/pulumi";
 import type { Tags } from "../contracts";
 import { BACKUP_OBJECTS_PREFIX, BACKUP_PREFIX, backupExpiryDays, type BackupLifecycle } from "../shared/backups";
 import type { ArtifactStoreArgs } from "./artifact-store";
 import { globalName } from "./naming";
-import { grant } from "./roles";
+import { type CustomerManagedKey, privateStorageAccount } from "./private-storage-account";
 
 /** The blob container Velero writes to (objects under BACKUP_PREFIX in it). */
 export const BACKUP_CONTAINER = "backups";
@@ -27,7 +24,7 @@ export interface BackupStoreArgs extends Omit<BackupLifecycle, "forceDestroy" | 
   /** Days a deleted blob or container can be restored. */
   softDeleteDays: number;
   /** A customer-managed key (Key Vault, prod); unset: Microsoft-managed keys. */
-  encryption?: { vaultUri: pulumi.Input<string>; keyName: pulumi.Input<string>; keyResourceId: pulumi.Input<string> };
+  encryption?: CustomerManagedKey;
   tags: Tags;
 }
 
@@ -45,78 +42,11 @@ export class BackupStore extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlops:azure:BackupStore", name, {}, opts);
-    const parent = { parent: this };
-    const cmk = args.encryption ? this.keyIdentity(name, args, args.encryption) : undefined;
-
-    this.account = new StorageAccount(
-      `${name}-account`,
-      {
-        resourceGroupName: args.resourceGroupName,
-        location: args.location,
-        accountName: args.accountName,
-        kind: "StorageV2",
-        sku: { name: args.redundancy },
-        accessTier: "Hot",
-        allowBlobPublicAccess: false,
-        allowSharedKeyAccess: false,
-        defaultToOAuthAuthentication: true,
-        allowCrossTenantReplication: false,
-        allowedCopyScope: "AAD",
-        minimumTlsVersion: "TLS1_2",
-        enableHttpsTrafficOnly: true,
-        publicNetworkAccess: "Enabled",
-        networkRuleSet: {
-          defaultAction: "Deny",
-          bypass: "None",
-          virtualNetworkRules: args.allowedSubnetIds.map((id) => ({ virtualNetworkResourceId: id, action: "Allow" as const })),
-        },
-        identity: cmk ? { type: "UserAssigned", userAssignedIdentities: [cmk.identity.id] } : undefined,
-        encryption: {
-          keySource: cmk ? "Microsoft.Keyvault" : "Microsoft.Storage",
-          keyVaultProperties: args.encryption ? { keyVaultUri: args.encryption.vaultUri, keyName: args.encryption.keyName } : undefined,
-          encryptionIdentity: cmk ? { encryptionUserAssignedIdentity: cmk.identity.id } : undefined,
-          requireInfrastructureEncryption: true,
-          services: { blob: { enabled: true, keyType: "Account" }, file: { enabled: true, keyType: "Account" } },
-        },
-        tags: args.tags,
-      },
-      { parent: this, dependsOn: cmk ? [cmk.role] : [] },
-    );
-    new BlobServiceProperties(
-      `${name}-blob-service`,
-      {
-        resourceGroupName: args.resourceGroupName,
-        accountName: this.account.name,
-        blobServicesName: "default",
-        isVersioningEnabled: true,
-        deleteRetentionPolicy: { enabled: true, days: args.softDeleteDays },
-        containerDeleteRetentionPolicy: { enabled: true, days: args.softDeleteDays },
-      },
-      parent,
-    );
-    this.container = new BlobContainer(
-      `${name}-container`,
-      { resourceGroupName: args.resourceGroupName, accountName: this.account.name, containerName: BACKUP_CONTAINER, publicAccess: "None" },
-      parent,
-    );
-    new ManagementPolicy(
-      `${name}-lifecycle`,
-      { resourceGroupName: args.resourceGroupName, accountName: this.account.name, managementPolicyName: "default", policy: { rules: backupLifecycleRules(args) } },
-      parent,
-    );
+    const { account, container } = privateStorageAccount(name, { ...args, publicNetworkAccess: "Enabled", containerName: BACKUP_CONTAINER, lifecycleRules: backupLifecycleRules(args) }, this);
+    this.account = account;
+    this.container = container;
     this.containerId = this.container.id;
     this.registerOutputs({ accountName: this.account.name, container: BACKUP_CONTAINER });
-  }
-
-  /** The identity the account wraps its data key with (created first: the account is encrypted from its creation). */
-  private keyIdentity(name: string, args: BackupStoreArgs, key: NonNullable<BackupStoreArgs["encryption"]>) {
-    const identity = new UserAssignedIdentity(`${name}-cmk-identity`, { resourceGroupName: args.resourceGroupName, location: args.location, tags: args.tags }, { parent: this });
-    const role = grant(
-      `${name}-cmk-key-user`,
-      { subscriptionId: args.subscriptionId, principalId: identity.principalId, principalType: "ServicePrincipal", role: "keyVaultCryptoServiceEncryptionUser", scope: key.keyResourceId },
-      { parent: this },
-    );
-    return { identity, role };
   }
 }
 

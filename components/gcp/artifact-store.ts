@@ -1,5 +1,6 @@
 import * as storage from "@pulumi/gcp/storage";
 import * as pulumi from "@pulumi/pulumi";
+import { privateBucket } from "./private-bucket";
 
 export interface ArtifactStoreArgs {
   project: string;
@@ -28,23 +29,7 @@ export class ArtifactStore extends pulumi.ComponentResource {
   constructor(name: string, args: ArtifactStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlops:gcp:ArtifactStore", name, {}, opts);
     this.prefix = args.prefix;
-    this.bucket = new storage.Bucket(
-      `${name}-bucket`,
-      {
-        project: args.project,
-        location: args.region,
-        storageClass: "STANDARD",
-        // No ACLs: who may read artifacts is in IAM only.
-        uniformBucketLevelAccess: true,
-        publicAccessPrevention: "enforced",
-        versioning: { enabled: true },
-        lifecycleRules: lifecycleRules(args),
-        encryption: args.kmsKey ? { defaultKmsKeyName: args.kmsKey } : undefined,
-        forceDestroy: args.forceDestroy,
-        labels: args.labels,
-      },
-      { parent: this, dependsOn: args.dependsOn },
-    );
+    this.bucket = privateBucket(name, { ...args, lifecycleRules: lifecycleRules(args) }, this);
     this.uri = pulumi.interpolate`gs://${this.bucket.name}/${args.prefix}`;
     this.registerOutputs({ bucket: this.bucket.name, uri: this.uri });
   }

@@ -1,6 +1,7 @@
 import * as storage from "@pulumi/gcp/storage";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_OBJECTS_PREFIX, BACKUP_PREFIX, backupExpiryDays, type BackupLifecycle } from "../shared/backups";
+import { privateBucket } from "./private-bucket";
 
 export interface BackupStoreArgs extends BackupLifecycle {
   project: string;
@@ -25,22 +26,7 @@ export class BackupStore extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mlops:gcp:BackupStore", name, {}, opts);
-    this.bucket = new storage.Bucket(
-      `${name}-bucket`,
-      {
-        project: args.project,
-        location: args.region,
-        storageClass: "STANDARD",
-        uniformBucketLevelAccess: true,
-        publicAccessPrevention: "enforced",
-        versioning: { enabled: true },
-        lifecycleRules: backupLifecycleRules(args),
-        encryption: args.kmsKey ? { defaultKmsKeyName: args.kmsKey } : undefined,
-        forceDestroy: args.forceDestroy,
-        labels: { ...args.labels, purpose: "cluster-backups" },
-      },
-      { parent: this, dependsOn: args.dependsOn },
-    );
+    this.bucket = privateBucket(name, { ...args, lifecycleRules: backupLifecycleRules(args), labels: { ...args.labels, purpose: "cluster-backups" } }, this);
     this.registerOutputs({ bucket: this.bucket.name });
   }
 }
