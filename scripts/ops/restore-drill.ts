@@ -16,42 +16,25 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import type { Unwrap } from "@pulumi/pulumi";
+import type { RecoveryOutputs } from "../../components/contracts";
+import type { ScheduleSummary } from "../../components/kubernetes/velero";
 
 // ---------------------------------------------------------------------------------------------
 // What the drill reads: the stack outputs of components/contracts.ts (RecoveryOutputs) and infra/operations.ts.
 
-type Provider = "aws" | "gcp" | "azure";
-type Database =
-  | { kind: "rds"; instance: string; region: string; subnetGroup: string; securityGroupIds: string[]; parameterGroup: string; backupRetentionDays: number }
-  | { kind: "cloudsql"; instance: string; project: string; region: string; backupRetentionDays: number }
-  | { kind: "azure-flexible"; server: string; resourceGroup: string; location: string; backupRetentionDays: number }
-  | { kind: "in-cluster"; namespace: string; statefulSet: string; database: string };
-
-interface BackupStore {
-  provider: Provider;
-  bucket: string;
-  prefix: string;
-  region: string;
-  config: Record<string, string>;
-  identity: string;
-  allowedSubnetIds?: string[];
-}
-
-interface Schedule {
-  name: string;
-  namespace: string;
-  schedule: string;
-  ttl: string;
-  includedNamespaces: string[];
-  fileSystemBackup: boolean;
-  storageLocation: string;
-}
+// The same types as the program's (type-only imports: the drill loads no Pulumi code), resolved.
+type Recovery = Unwrap<RecoveryOutputs>;
+type Database = Recovery["database"];
+type BackupStore = NonNullable<Recovery["backupStore"]>;
+type Provider = BackupStore["provider"];
+type Schedule = ScheduleSummary;
 
 export interface StackOutputs {
   clusterName?: string;
   region?: string;
   databaseEndpoint?: string;
-  recovery?: { database: Database; backupStore?: BackupStore; logs: { kind: string; destination: string; retentionDays: number | null } };
+  recovery?: Recovery;
   backupSchedules?: Schedule[];
   [key: string]: unknown;
 }
