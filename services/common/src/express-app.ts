@@ -42,6 +42,11 @@ export interface ServiceAppOptions {
    * Runs before the error body is chosen; return the error unchanged to keep it.
    */
   mapError?: (err: unknown, req: Request) => unknown;
+  /**
+   * The body of an error answer, for an API whose contract has its own shape (the platform API's
+   * `{"error": {code, message, details, timestamp, request_id}}`). Default: `{"error", "code"}`.
+   */
+  formatError?: (err: HttpError | undefined, requestId: string | undefined) => { status: number; body: unknown; headers: Record<string, string> };
 }
 
 export type RouteMethod = "get" | "post" | "put" | "patch" | "delete";
@@ -166,7 +171,7 @@ export function createServiceApp(opts: ServiceAppOptions): ServiceApp {
     if (!known) {
       logger.error({ err: mapped, reqId: requestIdOf(res), method: req.method, path: req.originalUrl.split("?", 1)[0] }, "request failed");
     }
-    const { status, body, headers } = errorBody(known ?? mapped);
+    const { status, body, headers } = opts.formatError ? opts.formatError(known, requestIdOf(res)) : errorBody(known ?? mapped);
     if (res.headersSent) {
       // Too late for an error body: cut the connection, so the client sees a failure, not a short answer.
       res.destroy();
