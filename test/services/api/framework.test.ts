@@ -8,6 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger } from "@mlops/common";
 import { openApiProblems } from "../../helpers/openapi";
+import { Registry } from "prom-client";
 import { z } from "zod";
 import type { AuditEntry } from "../../../services/api/src/http/endpoint";
 import { unauthenticated } from "../../../services/api/src/http/errors";
@@ -26,6 +27,7 @@ const fakeAuthenticator: Authenticator = {
 
 describe("the API shell", () => {
   const audit: AuditEntry[] = [];
+  const registry = new Registry();
   let shell: ApiShell;
   let server: http.Server;
   let base: string;
@@ -45,6 +47,7 @@ describe("the API shell", () => {
       bodyLimitBytes: 1024,
       authenticator: fakeAuthenticator,
       audit: { record: async (e) => void audit.push(e) },
+      registry,
       rateLimits: { auth: 3, models: 100, predictions: 1000, drift: 50, admin: 100 },
       register: (api) => {
         api.endpoint({
@@ -166,6 +169,13 @@ describe("the API shell", () => {
     ]);
     expect(audit[0].detail).toEqual({ name: "kept" });
     expect(audit[0].path).toBe("/api/v1/things");
+  });
+
+  it("counts calls per operation and status, refusals included", async () => {
+    const text = await registry.metrics();
+    expect(text).toMatch(/mlops_api_requests_total\{operation="createThing",status="403"\} [1-9]/);
+    expect(text).toMatch(/mlops_api_requests_total\{operation="getThing",status="401"\} [1-9]/);
+    expect(text).toMatch(/mlops_api_request_duration_seconds_count\{operation="createThing"\} [1-9]/);
   });
 
   it("limits per class and principal with the seed's headers and 429 body", async () => {

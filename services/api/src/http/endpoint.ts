@@ -23,6 +23,7 @@ import { HttpError, requestIdOf, type RouteMethod, type ServiceApp } from "@mlop
 import type { z } from "zod";
 import type { Authenticator, Permission, Principal } from "../identity/roles";
 import { forbidden, validationError, zodFieldProblems, type FieldProblem } from "./errors";
+import type { ApiMetrics } from "./metrics";
 import { RATE_KEY_LOCAL, type RateClass } from "./rate-limit";
 
 /** Who may call: anyone (login), any authenticated principal, or holders of one permission. */
@@ -98,6 +99,8 @@ export interface EndpointDeps {
   audit: AuditSink;
   /** Logs an audit write that failed (the call's own answer stands). */
   onAuditError(err: unknown, entry: AuditEntry): void;
+  /** Counts each answered call (refusals included) by operation and status. */
+  metrics?: ApiMetrics;
 }
 
 /** What the OpenAPI generator needs of a declared endpoint. */
@@ -128,6 +131,10 @@ export class ApiRouter {
   private chain(spec: EndpointSpec): RequestHandler[] {
     const { authenticator, limiters, service } = this.deps;
     const authenticate: RequestHandler = (req, res, next) => {
+      if (this.deps.metrics) {
+        const started = process.hrtime.bigint();
+        res.once("finish", () => this.deps.metrics!.observe(spec.operationId, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9));
+      }
       if (spec.access === "public") {
         res.locals[RATE_KEY_LOCAL] = `ip:${req.ip}`;
         return next();

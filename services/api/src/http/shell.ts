@@ -8,10 +8,12 @@
  */
 import { createServiceApp, type Logger } from "@mlops/common";
 import type { Express } from "express";
+import type { Registry } from "prom-client";
 import type { Authenticator } from "../identity/roles";
 import { mountDocs } from "./docs";
 import { ApiRouter, type AuditSink } from "./endpoint";
 import { apiErrorAnswer } from "./errors";
+import { createApiMetrics } from "./metrics";
 import { openApiDocument } from "./openapi";
 import { DEFAULT_RATE_LIMITS, rateLimiters, type RateClass } from "./rate-limit";
 
@@ -23,6 +25,8 @@ export interface ApiShellOptions {
   authenticator: Authenticator;
   audit: AuditSink;
   rateLimits?: Record<RateClass, number>;
+  /** Where the API's call metrics go (mlops_api_*); none when absent. */
+  registry?: Registry;
   /** Declares the endpoints. */
   register(api: ApiRouter): void;
   version?: string;
@@ -45,6 +49,7 @@ export function createApiShell(opts: ApiShellOptions): ApiShell {
     authenticator: opts.authenticator,
     limiters: rateLimiters(opts.rateLimits ?? DEFAULT_RATE_LIMITS),
     audit: opts.audit,
+    metrics: opts.registry ? createApiMetrics(opts.registry) : undefined,
     onAuditError: (err, entry) => opts.logger.error({ err, action: entry.action, reqId: entry.requestId }, "audit entry could not be written"),
   });
   opts.register(router);
