@@ -26,6 +26,8 @@ export const DEFAULT_PORTS = {
   prometheus: 9090,
   alertmanager: 9093,
   postgres: 5433,
+  /** The MLflow stand-in (the model registry), on MLflow's own port. */
+  mlflow: 5000,
 };
 export type Ports = typeof DEFAULT_PORTS;
 export type PortName = keyof Ports;
@@ -48,6 +50,8 @@ export const LOCAL_TIMINGS = {
   driftWindowS: 300,
   eventFlushMs: 200,
   alertmanagerGroupWait: "5s",
+  /** How often serving and drift look up the champion alias in the registry (the cluster: 30 s, 60 s). */
+  registryPollS: 3,
 };
 
 /** What alerts make the monitor act locally: a retraining request to the launcher's local hook. */
@@ -87,7 +91,7 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-export type ComponentName = "postgres" | "serving" | "drift" | "monitor" | "retrain-hook" | "prometheus" | "alertmanager";
+export type ComponentName = "mlflow" | "postgres" | "serving" | "drift" | "monitor" | "retrain-hook" | "prometheus" | "alertmanager";
 
 export interface ComponentState {
   name: ComponentName;
@@ -107,6 +111,8 @@ export interface PlatformState {
   model: string;
   ports: Ports;
   urls: {
+    /** The model registry (MLFLOW_TRACKING_URI of serving, drift and the monitor). */
+    mlflow: string;
     serving: string;
     servingMetrics: string;
     drift: string;
@@ -117,8 +123,10 @@ export interface PlatformState {
     prometheus?: string;
     alertmanager?: string;
   };
-  /** The demo data the traffic generator replays. */
+  /** The demo data the traffic generator replays; the model directory the registry's version 1 came from. */
   demo: { trainCsv: string; modelDir: string };
+  /** What serving and drift load: the registry's champion. */
+  modelUri: string;
   /** The callers' credentials (scripts/local/credentials.ts), readable by the user only. */
   credentialsFile: string;
   components: ComponentState[];

@@ -1,13 +1,13 @@
 /**
  * The platform's runtime on one machine, wired as in the cluster: serving sends prediction events to
  * drift and the monitor; Prometheus scrapes all three with the deployed alert rules; Alertmanager
- * routes the platform's alerts to the monitor, whose `retrain` action calls a local hook. A model
- * directory on disk stands in for the MLflow registry. PostgreSQL, Prometheus and Alertmanager are the
- * Debian packages; each is skipped, saying how to install it, when missing.
+ * routes the platform's alerts to the monitor, whose `retrain` action calls a local hook. The MLflow
+ * stand-in of packages/dev-fixtures is the registry (scripts/local/registry.ts): serving and drift load the
+ * champion from it, the monitor's rollback moves its aliases. PostgreSQL, Prometheus and Alertmanager are
+ * the Debian packages; each is skipped, saying how to install it, when missing.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import {
   choosePorts,
   isAlive,
@@ -26,6 +26,7 @@ import { alertmanagerArgs, alertmanagerBinary, INSTALL_HINT, localAlertmanagerCo
 import { postgresBinDir, startPostgresCluster, type PostgresCluster } from "@mlops/dev-fixtures/postgres";
 import { generateCredentials, writeCredentialFiles } from "./credentials";
 import { buildStaleServices, ensureDemoAssets } from "./prepare";
+import { CHAMPION_URI, startModelRegistry } from "./registry";
 import { Supervisor, type ProcessSpec } from "./processes";
 import { startRetrainHook, type RetrainHook, type RetrainRequest } from "./retrain-hook";
 
@@ -58,6 +59,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     alertmanager: path.join(stateDir, "alertmanager"),
     demo: path.join(stateDir, "demo"),
     modelCache: path.join(stateDir, "model-cache"),
+    mlflow: path.join(stateDir, "mlflow"),
   };
   for (const dir of Object.values(dirs)) mkdirSync(dir, { recursive: true });
   await stopLeftovers(stateDir, opts.log);
@@ -109,6 +111,10 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
         url(ports[name]),
       );
 
+    // The registry first: every service resolves its model or profile there, and it stops last.
+    const mlflowUrl = await startModelRegistry(runManaged, { root: opts.root, dir: dirs.mlflow, port: ports.mlflow, seedModelDir: demo.modelDir });
+    const registryEnv = { MLFLOW_TRACKING_URI: mlflowUrl };
+
     // PostgreSQL, then the monitor on it: without the server there is no monitor.
     let databaseUrl: string | undefined;
     const pgMissing = missingPostgres();
@@ -144,12 +150,15 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
         READ_TOKEN: credentials.readToken,
         ALERT_RECEIVER_TOKEN: credentials.alertReceiverToken,
         ALERT_PORT: String(ports.monitorAlerts),
+        ...registryEnv,
       });
     }
 
     await runNodeService("drift", "/health/ready", {
       MODEL_NAME,
-      REFERENCE_URI: demo.profile,
+      REFERENCE_URI: CHAMPION_URI,
+      REFERENCE_REFRESH_S: String(LOCAL_TIMINGS.registryPollS),
+      ...registryEnv,
       EVALUATION_INTERVAL_S: String(LOCAL_TIMINGS.driftEvaluationS),
       WINDOW_MAX_ROWS: String(LOCAL_TIMINGS.driftWindowRows),
       WINDOW_DURATION_S: String(LOCAL_TIMINGS.driftWindowS),
@@ -157,7 +166,9 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
     });
     await runNodeService("serving", "/v2/health/ready", {
       MODEL_NAME,
-      MODEL_URI: pathToFileURL(demo.modelDir).href,
+      MODEL_URI: CHAMPION_URI,
+      RELOAD_INTERVAL_S: String(LOCAL_TIMINGS.registryPollS),
+      ...registryEnv,
       MODEL_CACHE_DIR: dirs.modelCache,
       EVENT_SINKS: [url(ports.drift), ...(databaseUrl ? [url(ports.monitor)] : [])].join(","),
       EVENT_SINK_TOKENS: [credentials.driftEventsToken, ...(databaseUrl ? [credentials.monitorEventsToken] : [])].join(","),
@@ -175,6 +186,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       model: MODEL_NAME,
       ports,
       urls: {
+        mlflow: mlflowUrl,
         serving: url(ports.serving),
         servingMetrics: `${url(ports.servingMetrics)}/metrics`,
         drift: url(ports.drift),
@@ -185,6 +197,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
         ...(running("alertmanager") ? { alertmanager: url(ports.alertmanager) } : {}),
       },
       demo: { trainCsv: demo.trainCsv, modelDir: demo.modelDir },
+      modelUri: CHAMPION_URI,
       credentialsFile: files.credentials,
       components,
     };

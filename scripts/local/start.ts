@@ -3,7 +3,7 @@
  *
  *   npm start [-- --free-ports] [-- --state-dir <dir>]
  *
- * --free-ports    system-chosen ports instead of the documented ones (8080-8082, 9090, 9093, ...)
+ * --free-ports    system-chosen ports instead of the documented ones (8080-8082, 9090, 9093, 5000, ...)
  * --state-dir     where data, logs and generated configs live (default: $MLOPS_LOCAL_STATE_DIR, else
  *                 .local; relative to the repository root). `npm run demo:traffic` takes the same.
  *
@@ -38,6 +38,7 @@ export function summary(state: PlatformState): string {
     `  credentials:   ${state.credentialsFile}   (serving's API key, the monitor's tokens; readable by you only)`,
     `  the model:     curl -s -H "authorization: Bearer $(node -p 'require(${JSON.stringify(state.credentialsFile)}).servingApiKey')" ${state.urls.serving}/v2/models/${state.model}`,
     `                 (predict: POST .../infer, or /invocations, with the same header)`,
+    `  registry:      ${state.urls.mlflow}/api/2.0/mlflow/registered-models/get?name=${state.model}   (serving loads ${state.modelUri}; state in ${path.join(state.stateDir, "mlflow")})`,
     `  drift report:  ${state.urls.driftReport}`,
     `  metrics:       ${state.urls.servingMetrics}  ${state.urls.driftMetrics}${state.urls.monitorMetrics ? `  ${state.urls.monitorMetrics}` : ""}`,
     ...(state.urls.prometheus ? [`  alerts:        ${state.urls.prometheus}/alerts`] : []),

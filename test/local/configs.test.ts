@@ -12,6 +12,7 @@ import { buildAlertRules } from "../../components/kubernetes/alert-rules";
 import { PROFILES } from "../../infra/profiles";
 import { choosePorts, DEFAULT_PORTS, demoTrafficCommand, LOCAL_TIMINGS, MODEL_NAME, resolveStateDir, STATE_DIR_ENV } from "../../scripts/local/layout";
 import { localAlertmanagerConfig, localAlertRules, prometheusConfig } from "../../scripts/local/monitoring";
+import { CHAMPION_URI, modelRegistryProcess } from "../../scripts/local/registry";
 
 const ROOT = path.resolve(__dirname, "../..");
 const dir = mkdtempSync(path.join(tmpdir(), "mlops-local-config-"));
@@ -88,6 +89,17 @@ describe("ports", () => {
   test("--free-ports gives distinct ports", async () => {
     const ports = Object.values(await choosePorts(true));
     expect(new Set(ports).size).toBe(ports.length);
+  });
+});
+
+describe("the model registry", () => {
+  test("the MLflow stand-in runs on MLflow's port, file-backed in the state directory, seeded with the demo model", () => {
+    expect(DEFAULT_PORTS.mlflow).toBe(5000);
+    expect(CHAMPION_URI).toBe(`models:/${MODEL_NAME}@champion`);
+    const spec = modelRegistryProcess({ root: ROOT, dir: "/state/mlflow", port: 5123, seedModelDir: "/state/demo/fraud-detector" });
+    expect(spec.readyUrl).toBe("http://127.0.0.1:5123/health");
+    const flags = spec.args.slice(spec.args.findIndex((a) => a.endsWith("mlflow-registry-server.ts")) + 1);
+    expect(flags).toEqual(["--dir", "/state/mlflow", "--port", "5123", "--host", "127.0.0.1", "--seed-demo", "/state/demo/fraud-detector", "--seed-name", MODEL_NAME]);
   });
 });
 

@@ -2,7 +2,8 @@
  * End to end: `npm start -- --free-ports --state-dir <dir>` as a person runs it (npm, its shell, the
  * launcher, in a process group of their own, as in a terminal), the demo traffic with its shift, and what
  * must follow within a bounded time: drift in drift's metrics, the alert firing in Prometheus and
- * reaching the monitor, the monitor's action recorded and its signed retraining request received. Then
+ * reaching the monitor, the monitor's action recorded and its signed retraining request received; serving
+ * and drift on the registry's champion, following an alias move. Then
  * Ctrl-C (SIGINT to the whole group, as a terminal sends it) stops every process, and npm exits 0 only
  * once they have stopped.
  */
@@ -14,6 +15,7 @@ import { isAlive, statePath, type PlatformState } from "../../scripts/local/layo
 import { bearer, readCredentials } from "../../scripts/local/credentials";
 import { runDemoTraffic, type DemoResult } from "../../scripts/local/demo-traffic";
 import { metricValue } from "../helpers/metrics";
+import { MlflowClient } from "@mlops/common";
 
 const ROOT = path.resolve(__dirname, "../..");
 jest.setTimeout(300_000);
@@ -51,7 +53,7 @@ describe("the local platform (npm start + npm run demo:traffic)", () => {
 
   test("starts every component from the Debian packages and the built services", () => {
     expect(state.components.map((c) => [c.name, c.status]).sort()).toEqual(
-      ["alertmanager", "drift", "monitor", "postgres", "prometheus", "retrain-hook", "serving"].map((n) => [n, "running"]),
+      ["alertmanager", "drift", "mlflow", "monitor", "postgres", "prometheus", "retrain-hook", "serving"].map((n) => [n, "running"]),
     );
     expect(output).toContain("The local platform is up");
   });
@@ -78,6 +80,33 @@ describe("the local platform (npm start + npm run demo:traffic)", () => {
     expect(["DataDriftDetected", "ModelQualityLow"]).toContain(action!.alertname);
     const requests = readFileSync(path.join(stateDir, "logs", "retrain-requests.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(requests.some((r) => r.model === state.model && r.alertname === action!.alertname)).toBe(true);
+  });
+
+  test("serving and drift load the registry's champion, and follow it when the alias moves", async () => {
+    const registry = new MlflowClient(state.urls.mlflow);
+    const champion = await registry.getModelVersionByAlias(state.model, "champion");
+    const sha256 = champion.tags?.find((t) => t.key === "sha256")?.value;
+    expect(champion.version).toBe("1");
+    expect(sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The seed's run carries the model's quality on held-out data.
+    const metrics = (await registry.getRun(champion.run_id!)).data.metrics!.map((m) => m.key).sort();
+    expect(metrics).toEqual(["accuracy", "f1_score", "precision", "recall"]);
+
+    const key = { authorization: `Bearer ${readCredentials(state.credentialsFile).servingApiKey}` };
+    const served = async () => (await (await fetch(`${state.urls.serving}/v2/models/${state.model}`, { headers: key })).json()) as { versions: string[]; parameters: { version: string; sha256: string } };
+    const reference = async () => ((await (await fetch(`${state.urls.drift}/v1/reference`)).json()) as { uri: string }).uri;
+    expect(await served()).toMatchObject({ versions: ["1"], parameters: { version: "1", sha256 } });
+    expect(await reference()).toBe(`models:/${state.model}/1`);
+
+    // A new version from the same files, then the approval: the champion alias moves to it.
+    const next = await registry.createModelVersion(state.model, champion.source!, { runId: champion.run_id, tags: { sha256: sha256! } });
+    await registry.setAlias(state.model, "champion", next.version);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && ((await served()).parameters.version !== next.version || (await reference()) !== `models:/${state.model}/${next.version}`)) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect((await served()).parameters).toMatchObject({ version: next.version, sha256 });
+    expect(await reference()).toBe(`models:/${state.model}/${next.version}`);
   });
 
   test("every service asks for its own credential; the callers' credentials are readable by the user only", async () => {

@@ -12,7 +12,34 @@ export interface ModelVersion {
   aliases?: string[];
   tags?: { key: string; value: string }[];
   creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  description?: string;
 }
+
+/** A registered model in the REST API (`RegisteredModel`); `aliases` as MLflow 2.3+ returns them. */
+export interface RegisteredModel {
+  name: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+  description?: string;
+  latest_versions?: ModelVersion[];
+  tags?: { key: string; value: string }[];
+  aliases?: { alias: string; version: string }[];
+}
+
+/** A tracking run (`Run`): metrics carry the latest value per key. */
+export interface Run {
+  info: { run_id: string; experiment_id: string; status?: string; start_time?: number; end_time?: number; artifact_uri?: string };
+  data: {
+    metrics?: { key: string; value: number; timestamp: number; step: number }[];
+    params?: { key: string; value: string }[];
+    tags?: { key: string; value: string }[];
+  };
+}
+
+const REGISTRY = "/api/2.0/mlflow";
+/** MLflow's `{key, value}` list from a plain object. */
+const tagList = (tags?: Record<string, string>) => (tags ? Object.entries(tags).map(([key, value]) => ({ key, value })) : undefined);
 
 /** A parsed `models:/<name>@<alias>` or `models:/<name>/<version>` URI. */
 export type ModelRef = { name: string; alias: string; version?: undefined } | { name: string; version: string; alias?: undefined };
@@ -102,6 +129,62 @@ export class MlflowClient {
     await this.request("DELETE", "/api/2.0/mlflow/registered-models/alias", undefined, { name, alias });
   }
 
+  /** Every registered model, by name (`GET registered-models/search`, followed page by page). */
+  async listRegisteredModels(): Promise<RegisteredModel[]> {
+    const models: RegisteredModel[] = [];
+    let pageToken: string | undefined;
+    do {
+      const query: Record<string, string> = { max_results: "200" };
+      if (pageToken) query.page_token = pageToken;
+      const body = await this.getJson<{ registered_models?: RegisteredModel[]; next_page_token?: string }>(`${REGISTRY}/registered-models/search`, query);
+      models.push(...(body.registered_models ?? []));
+      pageToken = body.next_page_token || undefined;
+    } while (pageToken);
+    return models;
+  }
+
+  async getRegisteredModel(name: string): Promise<RegisteredModel> {
+    return (await this.getJson<{ registered_model: RegisteredModel }>(`${REGISTRY}/registered-models/get`, { name })).registered_model;
+  }
+
+  /** Fails with status 400 and errorCode RESOURCE_ALREADY_EXISTS when the name is taken. */
+  async createRegisteredModel(name: string, opts: { description?: string; tags?: Record<string, string> } = {}): Promise<RegisteredModel> {
+    const body = await this.sendJson<{ registered_model: RegisteredModel }>("POST", `${REGISTRY}/registered-models/create`, { name, description: opts.description, tags: tagList(opts.tags) });
+    return body.registered_model;
+  }
+
+  async updateRegisteredModel(name: string, description: string): Promise<void> {
+    await this.request("PATCH", `${REGISTRY}/registered-models/update`, undefined, { name, description });
+  }
+
+  /** Deletes the model and all its versions. */
+  async deleteRegisteredModel(name: string): Promise<void> {
+    await this.request("DELETE", `${REGISTRY}/registered-models/delete`, undefined, { name });
+  }
+
+  async setRegisteredModelTag(name: string, key: string, value: string): Promise<void> {
+    await this.request("POST", `${REGISTRY}/registered-models/set-tag`, undefined, { name, key, value });
+  }
+
+  async deleteRegisteredModelTag(name: string, key: string): Promise<void> {
+    await this.request("DELETE", `${REGISTRY}/registered-models/delete-tag`, undefined, { name, key });
+  }
+
+  async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
+    await this.request("POST", `${REGISTRY}/model-versions/set-tag`, undefined, { name, version, key, value });
+  }
+
+  /** A new version of a registered model from `source` (e.g. `mlflow-artifacts:/1/<run>/artifacts/model` or `runs:/<run>/model`). */
+  async createModelVersion(name: string, source: string, opts: { runId?: string; tags?: Record<string, string>; description?: string } = {}): Promise<ModelVersion> {
+    const body = await this.sendJson<{ model_version: ModelVersion }>("POST", `${REGISTRY}/model-versions/create`, { name, source, run_id: opts.runId, tags: tagList(opts.tags), description: opts.description });
+    return body.model_version;
+  }
+
+  /** A run with its params, tags and the latest value of each metric (a version's `run_id` names it). */
+  async getRun(runId: string): Promise<Run> {
+    return (await this.getJson<{ run: Run }>(`${REGISTRY}/runs/get`, { run_id: runId })).run;
+  }
+
   async getDownloadUri(name: string, version: string): Promise<string> {
     const body = await this.getJson<{ artifact_uri: string }>("/api/2.0/mlflow/model-versions/get-download-uri", { name, version });
     return body.artifact_uri;
@@ -157,6 +240,11 @@ export class MlflowClient {
 
   private async getJson<T>(route: string, query: Record<string, string>): Promise<T> {
     const res = await this.request("GET", route, query);
+    return (await res.json()) as T;
+  }
+
+  private async sendJson<T>(method: string, route: string, body: unknown): Promise<T> {
+    const res = await this.request(method, route, undefined, body);
     return (await res.json()) as T;
   }
 
