@@ -12,3 +12,4 @@ export * from "./prerequisite";
 export * from "./credentials";
 export * from "./redact";
 export * from "./cpus";
+export * from "./postgres";
