@@ -6,7 +6,7 @@
  *   const shell = createApiShell({ logger, bodyLimitBytes, authenticator, audit, register: (api) => registerAuthRoutes(api, deps) });
  *   await startService({ ..., handler: shell.app });
  */
-import { createServiceApp, type Logger } from "@mlops/common";
+import { createServiceApp, toHttpError, type Logger } from "@mlops/common";
 import type { Express } from "express";
 import type { Registry } from "prom-client";
 import type { Authenticator } from "../identity/roles";
@@ -39,7 +39,14 @@ export interface ApiShell {
 }
 
 export function createApiShell(opts: ApiShellOptions): ApiShell {
-  const service = createServiceApp({ name: "api", logger: opts.logger, bodyLimitBytes: opts.bodyLimitBytes, formatError: apiErrorAnswer });
+  const service = createServiceApp({
+    name: "api",
+    logger: opts.logger,
+    bodyLimitBytes: opts.bodyLimitBytes,
+    // A database outage is 503 DATABASE_UNAVAILABLE (retry), not a 500 (our bug).
+    mapError: (err) => toHttpError(err),
+    formatError: apiErrorAnswer,
+  });
   // Behind the ingress controller (or a cloud load balancer on a private address), the client's address
   // for per-address limits is in X-Forwarded-For; addresses on the internet are never trusted as proxies.
   service.app.set("trust proxy", "loopback, linklocal, uniquelocal");
