@@ -19,6 +19,8 @@ export interface InferenceContext {
   requestId: string;
   /** The API key's name (API_KEYS_FILE); undefined when keys are off. Never the key. */
   client: string | undefined;
+  /** The client's id of each row (OIP `parameters.prediction_ids`); else the events say `<requestId>:<row>`. */
+  predictionIds?: readonly string[];
 }
 
 export interface DataPlaneOptions {
@@ -133,7 +135,7 @@ export class DataPlane {
     const features = sampled ? decoded.input.slice(0, rows * model.width) : undefined;
     const prediction = model.predict(decoded.input, rows);
     if (this.opts.shadow && variant === "champion") this.shadow(decoded, ctx, features);
-    if (features) prediction.then((p) => this.opts.events.publish(model, variant, ctx.requestId, ctx.client, features, p), () => undefined).catch(this.bug);
+    if (features) prediction.then((p) => this.opts.events.publish(model, variant, ctx, features, p), () => undefined).catch(this.bug);
     return prediction;
   }
 
@@ -156,7 +158,7 @@ export class DataPlane {
       .then(
         (p: Prediction) => {
           this.opts.metrics.request(this.modelName, model.version, "shadow", ctx.protocol, 200, (performance.now() - started) / 1000, p.rows);
-          if (features) this.opts.events.publish(model, "shadow", ctx.requestId, ctx.client, features, p);
+          if (features) this.opts.events.publish(model, "shadow", ctx, features, p);
         },
         (err) => {
           this.opts.metrics.request(this.modelName, model.version, "shadow", ctx.protocol, 500, (performance.now() - started) / 1000, 0);

@@ -1,4 +1,5 @@
 import { EVENTS_PATH, RepeatFilter, bearerHeader, predictionId, type Logger, type PredictionEvent, type Variant } from "@mlops/common";
+import type { InferenceContext } from "./data-plane";
 import type { LoadedModel } from "./model/loaded-model";
 import type { ServingMetrics } from "./metrics";
 import { rowOutputs } from "./protocols/outputs";
@@ -27,6 +28,8 @@ interface EventRecord {
   requestId: string;
   /** The API key's name, when keys are on. */
   client: string | undefined;
+  /** The client's id per row, when it named them; else `<requestId>:<row>`. */
+  predictionIds: readonly string[] | undefined;
   timestamp: string;
   features: Float32Array;
   outputs: OutputArray[];
@@ -70,7 +73,7 @@ export class EventPublisher {
   }
 
   /** Queues the rows of one answered request; `features` (its rows in feature order) is kept, not copied. */
-  publish(model: LoadedModel, variant: Variant, requestId: string, client: string | undefined, features: Float32Array, p: Prediction): void {
+  publish(model: LoadedModel, variant: Variant, ctx: Pick<InferenceContext, "requestId" | "client" | "predictionIds">, features: Float32Array, p: Prediction): void {
     const rows = p.rows;
     if (!this.sinks.some((s) => s.room > 0)) {
       for (const sink of this.sinks) sink.drop(rows, "queue_full");
@@ -79,8 +82,9 @@ export class EventPublisher {
     const record: EventRecord = {
       model,
       variant,
-      requestId,
-      client,
+      requestId: ctx.requestId,
+      client: ctx.client,
+      predictionIds: ctx.predictionIds,
       timestamp: new Date().toISOString(),
       features,
       outputs: p.outputs.map((data, k) => {
@@ -208,7 +212,7 @@ export class EventSink {
           features[names[j]] = Number.isFinite(v) ? v : null;
         }
         const event: ServingEvent = {
-          id: predictionId(record.requestId, r),
+          id: record.predictionIds?.[r] ?? predictionId(record.requestId, r),
           requestId: record.requestId,
           model: this.opts.modelName,
           version: record.model.version,

@@ -8,7 +8,7 @@ import type { DecodeOptions, Decoded } from "../protocols/features";
 import type { ScannedJson } from "../protocols/json-scan";
 import { decodeInvocation, decodeV1, isInvocationContentType, parseInvocation, parseV1 } from "../protocols/mlflow";
 import { predictionsJson } from "../protocols/outputs";
-import { BINARY_HEADER, binaryHeaderLength, decodeV2, encodeV2, parseV2, selectOutputs, type OutputSelection, type ParsedV2 } from "../protocols/v2";
+import { BINARY_HEADER, binaryHeaderLength, decodeV2, encodeV2, parseV2, predictionIdsOf, selectOutputs, type OutputSelection, type ParsedV2 } from "../protocols/v2";
 import { BodyPool, readBody, type Body } from "./body";
 import { decodePathPart, modelNotFound, toHttpError } from "./errors";
 
@@ -134,6 +134,7 @@ export function createInferenceRoutes(opts: InferenceRoutesOptions): InferenceHa
       let parsed: ParsedV2 | undefined;
       let selection: OutputSelection | undefined;
       let id: string;
+      let predictionIds: readonly string[] | undefined;
       try {
         let scanned: ScannedJson | undefined;
         if (protocol === "v2") parsed = parseV2(body.bytes, req.headers[BINARY_HEADER] as string | undefined);
@@ -144,7 +145,10 @@ export function createInferenceRoutes(opts: InferenceRoutesOptions): InferenceHa
         target = plane.select(version, typeof key === "string" ? key : undefined);
         const sig = target.model.signature;
         decoded = parsed ? decodeV2(sig, parsed, V2_OPTIONS) : protocol === "mlflow" ? decodeInvocation(sig, scanned!, MLFLOW_OPTIONS) : decodeV1(sig, scanned!, V1_OPTIONS);
-        if (parsed) selection = selectOutputs(sig, parsed.req);
+        if (parsed) {
+          selection = selectOutputs(sig, parsed.req);
+          predictionIds = predictionIdsOf(parsed, decoded.rows);
+        }
         id = requestId = headerRequestId(req) ?? parsed?.req.id ?? randomUUID();
       } catch (e) {
         return fail(e);
@@ -152,7 +156,7 @@ export function createInferenceRoutes(opts: InferenceRoutesOptions): InferenceHa
       const t = target;
       const rows = decoded.rows;
       plane
-        .infer(t, decoded, { protocol, requestId: id, client })
+        .infer(t, decoded, { protocol, requestId: id, client, predictionIds })
         .then(
           (p) => {
             try {

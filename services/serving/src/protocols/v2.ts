@@ -41,7 +41,12 @@ interface V2Input {
 
 export interface V2Request {
   id?: string;
-  parameters?: { binary_data_output?: unknown; [key: string]: unknown };
+  /**
+   * `prediction_ids`: one id per row, used by the prediction events instead of `<id>:<row>`, so a client
+   * that names its rows (the platform API's batches) finds each under its own id in the monitor, where
+   * ground truth joins it. Same rule as request ids, unique within the request.
+   */
+  parameters?: { binary_data_output?: unknown; prediction_ids?: string[]; [key: string]: unknown };
   inputs: V2Input[];
   outputs?: { name: string; parameters?: { binary_data?: unknown } }[];
 }
@@ -114,6 +119,7 @@ function checkRequest(doc: unknown): V2Request {
     throw bad("INVALID_ID", `"id" must be 1 to 128 printable ASCII characters (it is echoed as the x-request-id header); got ${describeId(req.id)}`);
   }
   if (req.parameters !== undefined && (req.parameters === null || typeof req.parameters !== "object")) throw bad("INVALID_INPUT", '"parameters" must be an object');
+  if (req.parameters?.prediction_ids !== undefined) checkPredictionIds(req.parameters.prediction_ids);
   req.inputs.forEach((input, i) => {
     if (input === null || typeof input !== "object") throw bad("INVALID_INPUT", `inputs[${i}] must be an object {name, shape, datatype, data}`);
     if (typeof input.name !== "string") throw bad("INVALID_INPUT", `inputs[${i}].name must be a string`);
@@ -128,6 +134,26 @@ function checkRequest(doc: unknown): V2Request {
     });
   }
   return req;
+}
+
+function checkPredictionIds(ids: unknown): void {
+  if (!Array.isArray(ids)) throw bad("INVALID_INPUT", '"parameters.prediction_ids" must be a list of strings, one per row');
+  const seen = new Set<string>();
+  ids.forEach((id, r) => {
+    if (!isValidRequestId(id)) {
+      throw bad("INVALID_ID", `parameters.prediction_ids[${r}] must be 1 to 128 printable ASCII characters; got ${typeof id === "string" ? describeId(id) : typeof id}`);
+    }
+    // Ground truth joins a prediction by its id: two rows under one id could not both be labelled.
+    if (seen.has(id)) throw bad("INVALID_ID", `parameters.prediction_ids[${r}] repeats ${JSON.stringify(id)}; each row needs its own id`);
+    seen.add(id);
+  });
+}
+
+/** The request's per-row prediction ids, checked against its decoded row count; undefined when it has none. */
+export function predictionIdsOf(parsed: ParsedV2, rows: number): readonly string[] | undefined {
+  const ids = parsed.req.parameters?.prediction_ids;
+  if (ids !== undefined && ids.length !== rows) throw bad("INVALID_INPUT", `parameters.prediction_ids has ${ids.length} ids for ${rows} rows; give one per row`);
+  return ids;
 }
 
 /** What is wrong with an id, without echoing a long or binary one back. */
