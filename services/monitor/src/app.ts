@@ -4,9 +4,11 @@
  *
  * PORT (every route needs its own bearer credential; a holder of one cannot make the other calls):
  *   POST /v1/events                   prediction events from serving ({"events": [...]})        EVENTS_TOKEN
- *   POST /v1/feedback                 ground truth: {prediction_id, actual[, timestamp]} or an array    FEEDBACK_TOKEN
+ *   POST /v1/feedback                 ground truth: {prediction_id, actual[, timestamp, comment]} or an array    FEEDBACK_TOKEN
  *   GET  /v1/models                   the configured models                                     READ_TOKEN
  *   GET  /v1/models/<name>/quality    quality per version and variant (?window=1h)              READ_TOKEN
+ *   GET  /v1/models/<name>/predictions  predictions with their truth (?start=&end=&limit=&offset=)  READ_TOKEN
+ *   GET  /v1/predictions/<id>         one prediction with its truth                             READ_TOKEN
  *   GET  /v1/alerts/actions           the recorded alert actions (?model=&limit=)                READ_TOKEN
  * ALERT_PORT (its own listener, which the network policy opens to Alertmanager only):
  *   POST /v1/alerts                   Alertmanager webhook receiver                              ALERT_RECEIVER_TOKEN
@@ -18,6 +20,7 @@ import {
   createRegistry,
   createServiceApp,
   mlflowAuthFromEnv,
+  notFound,
   queryParam,
   requestIdOf,
   requireBearer,
@@ -42,8 +45,11 @@ import { EventStore, RejectedBatch } from "./ingest/events";
 import { BodyGate, refuseDeclaredOversize } from "./ingest/gate";
 import { PreparePool } from "./ingest/prepare-pool";
 import { FeedbackStore, prepareFeedback } from "./ingest/feedback";
+import { configuredModel, intParam } from "./http/params";
 import { listProblems, zodProblems } from "./ingest/issues";
 import { MonitorMetrics } from "./metrics";
+import { pageRequestOf } from "./predictions/page-request";
+import { MAX_ID_CHARS, PredictionReader, isStorableId } from "./predictions/reader";
 import { QualityService } from "./quality/service";
 import { Retention } from "./retention";
 
@@ -83,6 +89,7 @@ export async function startMonitor(e: MonitorEnv, logger: Logger, processEnv: No
 
   const events = new EventStore(pool, partitions);
   const feedback = new FeedbackStore(pool);
+  const predictions = new PredictionReader(pool);
   const quality = new QualityService(pool, models, e.QUALITY_WINDOWS, e.RETENTION_DAYS * 86_400, metrics, logger);
   const eventRules = { models, maxEvents: e.MAX_BATCH_EVENTS, maxSkewMs: e.MAX_CLOCK_SKEW_S * 1000, retentionMs: e.RETENTION_DAYS * DAY_MS, storeFeatures: e.STORE_FEATURES };
   const preparer = new PreparePool(eventRules, e.INGEST_WORKERS);
@@ -112,7 +119,7 @@ export async function startMonitor(e: MonitorEnv, logger: Logger, processEnv: No
   // One credential per kind of call, checked before anything is read or queried.
   const needsEvents = requireBearer({ token: e.EVENTS_TOKEN, realm: "mlops-monitor-events", what: "POST /v1/events (EVENTS_TOKEN)" });
   const needsFeedback = requireBearer({ token: e.FEEDBACK_TOKEN, realm: "mlops-monitor-feedback", what: "POST /v1/feedback (FEEDBACK_TOKEN)" });
-  const needsRead = requireBearer({ token: e.READ_TOKEN, realm: "mlops-monitor-read", what: "reading models, quality and alert actions (READ_TOKEN)" });
+  const needsRead = requireBearer({ token: e.READ_TOKEN, realm: "mlops-monitor-read", what: "reading models, quality, predictions and alert actions (READ_TOKEN)" });
   const needsAlertmanager = requireBearer({ token: e.ALERT_RECEIVER_TOKEN, realm: "mlops-monitor-alerts", what: "POST /v1/alerts (ALERT_RECEIVER_TOKEN)" });
 
   /** Admits a request body (after its credential): 413 when its declared length is over the limit, 503 BUSY when every slot is taken. */
@@ -177,7 +184,8 @@ export async function startMonitor(e: MonitorEnv, logger: Logger, processEnv: No
             const stored = await feedback.store(batch);
             metrics.feedback.inc({ result: "inserted" }, stored.inserted);
             metrics.feedback.inc({ result: "corrected" }, stored.corrected);
-            metrics.feedback.inc({ result: "unchanged" }, batch.received - stored.inserted - stored.corrected);
+            metrics.feedback.inc({ result: "commented" }, stored.commented);
+            metrics.feedback.inc({ result: "unchanged" }, batch.received - stored.inserted - stored.corrected - stored.commented);
             metrics.labelled.inc({ source: "feedback" }, stored.labelled);
             res.json({ received: batch.received, ...stored });
           } finally {
@@ -189,12 +197,34 @@ export async function startMonitor(e: MonitorEnv, logger: Logger, processEnv: No
     })
     .route("/v1/models", { get: [needsRead, (_req, res) => void res.json({ models: quality.knownModels() })] })
     .route("/v1/models/:name/quality", { get: [needsRead, async (req, res) => void res.json(await quality.report(String(req.params.name), queryParam(req, "window") ?? null))] })
+    .route("/v1/models/:name/predictions", {
+      get: [
+        needsRead,
+        async (req, res) => {
+          const model = String(req.params.name);
+          const spec = configuredModel(models, model);
+          const page = pageRequestOf({ start: queryParam(req, "start"), end: queryParam(req, "end"), limit: queryParam(req, "limit"), offset: queryParam(req, "offset") });
+          res.json(await predictions.page(model, spec, page));
+        },
+      ],
+    })
+    .route("/v1/predictions/:id", {
+      get: [
+        needsRead,
+        async (req, res) => {
+          const id = String(req.params.id);
+          // An id no event can have (the contract allows 256 characters; PostgreSQL text holds no NUL) is not looked up.
+          const found = isStorableId(id) ? await predictions.one(id) : undefined;
+          if (!found) throw notFound(`no prediction "${id.slice(0, MAX_ID_CHARS)}${id.length > MAX_ID_CHARS ? "..." : ""}" is stored (unknown, not received yet, or older than RETENTION_DAYS=${e.RETENTION_DAYS})`, "PREDICTION_NOT_FOUND");
+          res.json(found);
+        },
+      ],
+    })
     .route("/v1/alerts/actions", {
       get: [
         needsRead,
         async (req, res) => {
-          const limit = Number(queryParam(req, "limit") ?? 100);
-          if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, "INVALID_LIMIT", "limit must be an integer from 1 to 1000");
+          const limit = intParam("limit", queryParam(req, "limit"), { min: 1, max: 1000, default: 100 });
           const model = queryParam(req, "model");
           res.json({ actions: await listActions(pool, { model, limit }) });
         },

@@ -46,7 +46,7 @@ export class MonitorMetrics {
     this.labels = quality("mlops_model_labels", "Labelled predictions (prediction + ground truth) in the window");
     this.labelDelay = quality("mlops_model_label_delay_seconds", "Mean time from a prediction to its ground truth, over the window");
     this.eventsIngested = new Counter({ name: "mlops_monitor_events_ingested_total", help: "Prediction events stored (committed)", labelNames: ["model"], registers });
-    this.feedback = new Counter({ name: "mlops_monitor_feedback_total", help: "Ground-truth items received, by result (inserted, corrected, unchanged)", labelNames: ["result"], registers });
+    this.feedback = new Counter({ name: "mlops_monitor_feedback_total", help: "Ground-truth items received, by result (inserted, corrected, commented: the comment alone changed, unchanged)", labelNames: ["result"], registers });
     this.alertActions = new Counter({ name: "mlops_monitor_alert_actions_total", help: "Alert actions by action and result (succeeded, failed, skipped, duplicate)", labelNames: ["action", "result"], registers });
     this.eventsDuplicate = new Counter({ name: "mlops_monitor_events_duplicate_total", help: "Prediction events received again (already stored)", labelNames: ["model"], registers });
     this.eventsExpired = new Counter({ name: "mlops_monitor_events_expired_total", help: "Prediction events older than the retention period: acknowledged, not stored", registers });

@@ -28,7 +28,7 @@ describe("out-of-order feedback", () => {
   test("feedback for an unknown prediction is kept and joined when the prediction arrives", async () => {
     const early = await post(`${m.url}/v1/feedback`, { prediction_id: "ooo-1:0", actual: 1 });
     expect(early.status).toBe(200);
-    expect(early.body).toEqual({ received: 1, inserted: 1, corrected: 0, unchanged: 0, labelled: 0 });
+    expect(early.body).toEqual({ received: 1, inserted: 1, corrected: 0, commented: 0, unchanged: 0, labelled: 0 });
     expect(await count(db.url, "feedback", "prediction_id = 'ooo-1:0'")).toBe(1);
     expect(await count(db.url, "labelled", "prediction_id = 'ooo-1:0'")).toBe(0);
 
@@ -83,14 +83,14 @@ describe("duplicates", () => {
 
   test("repeated feedback changes nothing; a different actual is a correction", async () => {
     const fb = [{ prediction_id: "dup-1:0", actual: 1 }];
-    expect((await post(`${m.url}/v1/feedback`, fb)).body).toEqual({ received: 1, inserted: 1, corrected: 0, unchanged: 0, labelled: 1 });
-    expect((await post(`${m.url}/v1/feedback`, fb)).body).toEqual({ received: 1, inserted: 0, corrected: 0, unchanged: 1, labelled: 0 });
+    expect((await post(`${m.url}/v1/feedback`, fb)).body).toEqual({ received: 1, inserted: 1, corrected: 0, commented: 0, unchanged: 0, labelled: 1 });
+    expect((await post(`${m.url}/v1/feedback`, fb)).body).toEqual({ received: 1, inserted: 0, corrected: 0, commented: 0, unchanged: 1, labelled: 0 });
     expect(await count(db.url, "feedback", "prediction_id = 'dup-1:0'")).toBe(1);
     expect(await count(db.url, "labelled", "prediction_id = 'dup-1:0'")).toBe(1);
     const [before] = await sql(db.url, "SELECT label_delay_s FROM labelled WHERE prediction_id = 'dup-1:0'");
 
     const corrected = await post(`${m.url}/v1/feedback`, [{ prediction_id: "dup-1:0", actual: 0 }]);
-    expect(corrected.body).toEqual({ received: 1, inserted: 0, corrected: 1, unchanged: 0, labelled: 1 });
+    expect(corrected.body).toEqual({ received: 1, inserted: 0, corrected: 1, commented: 0, unchanged: 0, labelled: 1 });
     const [after] = await sql(db.url, "SELECT actual, label_delay_s FROM labelled WHERE prediction_id = 'dup-1:0'");
     expect(after).toEqual({ actual: "0", label_delay_s: before.label_delay_s });
     const q = await get(`${m.url}/v1/models/dups/quality?window=1h`);
@@ -254,7 +254,7 @@ describe("schema migrations", () => {
       await migrate(pool);
       const edited = MIGRATIONS.map((x) => ({ ...x, sql: `${x.sql}\n-- edited` }));
       await expect(migrate(pool, edited)).rejects.toThrow('migration 1 ("predictions, feedback, labelled, alert actions") was changed after it was applied');
-      const broken = [...MIGRATIONS, { version: 2, name: "half", sql: "CREATE TABLE half_done (x int); SELECT no_such_function();" }];
+      const broken = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: "half", sql: "CREATE TABLE half_done (x int); SELECT no_such_function();" }];
       await expect(migrate(pool, broken)).rejects.toThrow("no_such_function");
       expect(await count(url, "pg_tables", "tablename = 'half_done'")).toBe(0);
       expect(await count(url, "schema_migrations")).toBe(MIGRATIONS.length);

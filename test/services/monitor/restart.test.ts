@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { MIGRATIONS } from "../../../services/monitor/src/db/schema";
 import { useTestDatabase } from "../../helpers/postgres";
 import { BASE_ENV, count, event, get, post, sql, startTestMonitor } from "./support";
 
@@ -29,7 +30,7 @@ test("close and re-open on the same database: data, labels and schema are kept; 
     expect((await get(`${second.url}/v1/models/restart/quality?window=1h`)).body.variants).toEqual(before);
     expect(before[0]).toMatchObject({ labels: 10, accuracy: 0.5 });
     expect((await post(`${second.url}/v1/events`, events)).body).toMatchObject({ inserted: 0, duplicates: 10 });
-    expect(await sql(db.url, "SELECT version FROM schema_migrations")).toEqual([{ version: 1 }]);
+    expect(await sql(db.url, "SELECT version FROM schema_migrations ORDER BY version")).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
   } finally {
     await second.close();
   }

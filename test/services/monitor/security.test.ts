@@ -68,7 +68,7 @@ describe("producers need their own credential", () => {
 });
 
 describe("reads need READ_TOKEN", () => {
-  const reads = ["/v1/models", "/v1/models/fraud-detector/quality", "/v1/alerts/actions"];
+  const reads = ["/v1/models", "/v1/models/fraud-detector/quality", "/v1/models/fraud-detector/predictions", "/v1/alerts/actions"];
 
   test.each(reads)("GET %s: 401 without it or with a producer's token, 200 with it", async (path) => {
     expect((await request("GET", `${m.url}${path}`)).status).toBe(401);

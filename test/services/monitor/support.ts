@@ -69,7 +69,7 @@ export function credentialOf(method: string, url: string): string | undefined {
   if (path === "/v1/events") return TOKENS.EVENTS_TOKEN;
   if (path === "/v1/feedback") return TOKENS.FEEDBACK_TOKEN;
   if (path === "/v1/alerts" && method === "POST") return TOKENS.ALERT_RECEIVER_TOKEN;
-  if (path.startsWith("/v1/models") || path === "/v1/alerts/actions") return TOKENS.READ_TOKEN;
+  if (path.startsWith("/v1/models") || path.startsWith("/v1/predictions/") || path === "/v1/alerts/actions") return TOKENS.READ_TOKEN;
   return undefined;
 }
 

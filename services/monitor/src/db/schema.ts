@@ -92,4 +92,20 @@ CREATE TABLE alert_actions (
 CREATE INDEX alert_actions_model_created ON alert_actions (model, created_at);
 `,
   },
+  {
+    // The platform API lists a model's predictions by time (GET /v1/models/<name>/predictions) and keeps
+    // the free-text feedback of PATCH /predictions/{id} next to the label. predictions had only its
+    // primary key (prediction_id, ts): a page of one model would read every row of the range. The index
+    // ends with prediction_id so that the page's order (ts, then id: stable under equal times) comes
+    // from the index alone, and the count of the range is an index-only scan.
+    // Building it locks writes to predictions while it runs (a partitioned table cannot be indexed
+    // CONCURRENTLY in one step): seconds per million rows, during which serving's batches wait and retry.
+    version: 2,
+    name: "feedback comment, predictions by model and time",
+    sql: `
+ALTER TABLE feedback ADD COLUMN comment text CHECK (char_length(comment) <= 2000);
+COMMENT ON COLUMN feedback.comment IS 'free-text feedback on the prediction (at most 2000 characters); NULL: never given, empty: cleared';
+CREATE INDEX predictions_model_ts ON predictions (model, ts, prediction_id);
+`,
+  },
 ];

@@ -4,6 +4,7 @@
  */
 import type { Pool, PoolClient } from "pg";
 import type { ModelSpec } from "../config/models";
+import { inSnapshot } from "../db/snapshot";
 import { classification, rocAuc, type Confusion } from "./formulas";
 
 export interface VariantQuality {
@@ -81,23 +82,9 @@ interface RegRow {
   rmse: number | null;
 }
 
-/**
- * The queries of one report run in one read-only REPEATABLE READ transaction: one snapshot and one
- * now(), so the counts and the ROC AUC see the same rows and the same window.
- */
-export async function qualityOf(pool: Pool, model: string, spec: ModelSpec, windowSeconds: number): Promise<VariantQuality[]> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    const result = await qualityIn(client, model, spec, windowSeconds);
-    await client.query("COMMIT");
-    return result;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+/** The queries of one report see one snapshot and one now(), so the counts and the ROC AUC agree on the rows and the window. */
+export function qualityOf(pool: Pool, model: string, spec: ModelSpec, windowSeconds: number): Promise<VariantQuality[]> {
+  return inSnapshot(pool, (client) => qualityIn(client, model, spec, windowSeconds));
 }
 
 async function qualityIn(pool: PoolClient, model: string, spec: ModelSpec, windowSeconds: number): Promise<VariantQuality[]> {

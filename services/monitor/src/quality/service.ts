@@ -2,10 +2,11 @@
  * Quality on demand (GET /v1/models/<name>/quality?window=) and as Prometheus gauges, recomputed
  * every QUALITY_REFRESH_S for every configured model (the only ones whose events are accepted) and every window.
  */
-import { HttpError, notFound, type Logger } from "@mlops/common";
+import { HttpError, type Logger } from "@mlops/common";
 import type { Pool } from "pg";
 import { parseDuration, type QualityWindow } from "../config/duration";
 import type { ModelsConfig } from "../config/models";
+import { configuredModel } from "../http/params";
 import type { MonitorMetrics } from "../metrics";
 import { qualityOf, type VariantQuality } from "./query";
 
@@ -42,8 +43,7 @@ export class QualityService {
 
   async report(model: string, windowText?: string | null): Promise<QualityReport> {
     const window = this.windowOf(windowText);
-    if (!this.models.isConfigured(model)) throw notFound(`model "${model}" is not monitored here (it is not in MODELS_CONFIG)`, "MODEL_NOT_FOUND");
-    const spec = this.models.get(model);
+    const spec = configuredModel(this.models, model);
     const to = new Date();
     const variants = await qualityOf(this.pool, model, spec, window.seconds);
     return {
