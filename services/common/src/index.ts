@@ -13,3 +13,4 @@ export * from "./credentials";
 export * from "./redact";
 export * from "./cpus";
 export * from "./postgres";
+export * from "./database-readiness";

@@ -25,6 +25,7 @@ import {
   requestIdOf,
   requireBearer,
   startService,
+  DatabaseReadiness,
   type Logger,
   type RunningService,
   type ServiceApp,
@@ -38,7 +39,6 @@ import { migrate } from "./db/migrations";
 import { pruneMonitoredModels } from "./db/monitored-models";
 import { Partitions } from "./db/partitions";
 import { createPool, toHttpError, waitForDatabase } from "./db/pool";
-import { DatabaseReadiness } from "./db/readiness";
 import { MIGRATIONS } from "./db/schema";
 import { maxConcurrentBatches, modelsConfigOf, type MonitorEnv } from "./env";
 import { EventStore, RejectedBatch } from "./ingest/events";
@@ -246,7 +246,7 @@ export async function startMonitor(e: MonitorEnv, logger: Logger, processEnv: No
   });
 
   const readiness = new DatabaseReadiness(
-    { url: e.DATABASE_URL, expectedVersion: Math.max(...MIGRATIONS.map((m) => m.version)), timeoutMs: e.DB_READY_TIMEOUT_MS, cacheMs: e.DB_READY_CACHE_MS },
+    { service: "monitor", url: e.DATABASE_URL, expectedVersion: Math.max(...MIGRATIONS.map((m) => m.version)), timeoutMs: e.DB_READY_TIMEOUT_MS, cacheMs: e.DB_READY_CACHE_MS },
     logger,
   );
 

@@ -1,7 +1,8 @@
 /**
- * The monitor's readiness: the database answers, and its schema carries every migration this build
- * knows. Without the database every route but the probes fails, so a monitor that cannot reach it must
- * leave the Service's endpoints (and say why) rather than take traffic it can only answer with 503.
+ * A database service's readiness (the monitor, the platform API): the database answers, and its schema
+ * carries every migration this build knows. Without the database every route but the probes fails, so a
+ * service that cannot reach it must leave the Service's endpoints (and say why) rather than take traffic
+ * it can only answer with 503.
  *
  * Checked on demand, when a probe asks, on a connection of its own with a short timeout: a pool busy with
  * ingestion does not make the monitor unready, and a database that hangs does not hang the probe. The
@@ -9,10 +10,13 @@
  * database sees at most one short connection per period. Start-up has just connected and migrated, so
  * the first period counts as checked.
  */
-import type { Logger, WaitingFor } from "@mlops/common";
 import { Client } from "pg";
+import type { Logger } from "./logger";
+import type { WaitingFor } from "./prerequisite";
 
 export interface ReadinessOptions {
+  /** The service's name, in messages and as the check's application_name. */
+  service: string;
   url: string;
   /** The schema version this build migrates to (the highest migration). */
   expectedVersion: number;
@@ -55,13 +59,13 @@ export class DatabaseReadiness {
     try {
       const version = await this.schemaVersion();
       if (version < this.opts.expectedVersion) {
-        problem = `the schema is at version ${version}, this build needs ${this.opts.expectedVersion}: migrations not applied (they run when the monitor starts)`;
+        problem = `the schema is at version ${version}, this build needs ${this.opts.expectedVersion}: migrations not applied (they run when the ${this.opts.service} starts)`;
       }
     } catch (err) {
       const e = err as { code?: string; message?: string };
       problem =
         e.code === "42P01"
-          ? "the schema is not migrated: the table schema_migrations does not exist (migrations run when the monitor starts)"
+          ? `the schema is not migrated: the table schema_migrations does not exist (migrations run when the ${this.opts.service} starts)`
           : `the database does not answer: ${e.message ?? String(err)}`;
     }
     this.checkedAt = Date.now();
@@ -83,7 +87,7 @@ export class DatabaseReadiness {
 
   private async schemaVersion(): Promise<number> {
     const { timeoutMs } = this.opts;
-    const client = new Client({ connectionString: this.opts.url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: "mlops-monitor-readiness" });
+    const client = new Client({ connectionString: this.opts.url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, application_name: `mlops-${this.opts.service}-readiness` });
     client.on("error", () => undefined); // a connection lost after the answer must not crash the process
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
