@@ -14,3 +14,4 @@ export * from "./redact";
 export * from "./cpus";
 export * from "./postgres";
 export * from "./database-readiness";
+export * from "./mlmodel";

@@ -4,14 +4,10 @@
  * (`model.signature`); tests build one with `createSignature` without ONNX Runtime.
  */
 
-/** A named feature of a column-based MLflow signature: position i of the input tensor's last dimension. */
-export interface FeatureColumn {
-  name: string;
-  /** MLflow column type: double, float, long, integer or boolean. */
-  type: string;
-  /** An optional column may be missing or null in a request; the model then sees NaN. */
-  required: boolean;
-}
+import type { FeatureColumn } from "@mlops/common";
+
+/** A named feature of a column-based MLflow signature (shared with the platform API's deploy gate). */
+export type { FeatureColumn } from "@mlops/common";
 
 export interface OutputSpec {
   name: string;

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { servableInput, verifySha256 } from "@mlops/common";
 import * as ort from "onnxruntime-node";
 import { createSignature, type FeatureColumn, type ModelSignature, type OutputArray, type OutputSpec, type Prediction } from "../signature";
 import { Batcher } from "./batcher";
@@ -81,10 +81,7 @@ export class LoadedModel {
     const bytes = await readFile(path.join(dir, spec.onnxFile)).catch(() => {
       throw new ModelFormatError(`${where}: ${spec.onnxFile}, named by MLmodel, is missing`);
     });
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
-    if (opts.expectedSha256 !== undefined && opts.expectedSha256.trim().toLowerCase() !== sha256) {
-      throw new ModelFormatError(`${where}: ${spec.onnxFile} has sha256 ${sha256} but the registry's sha256 tag says ${opts.expectedSha256}; refused`);
-    }
+    const sha256 = verifySha256(bytes, opts.expectedSha256, where, spec.onnxFile);
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, {
@@ -100,7 +97,7 @@ export class LoadedModel {
       throw new ModelFormatError(`${where}: ONNX Runtime cannot load ${spec.onnxFile}: ${(err as Error).message}`);
     }
     try {
-      const { inputName, width } = checkInput(session, spec.columns, where);
+      const { inputName, width } = servableInput(session.inputMetadata, spec.columns, where);
       const outputs = session.outputMetadata.map((m) => {
         if (!m.isTensor) throw new ModelFormatError(`${where}: output ${m.name} is not a tensor (a ZipMap?); convert classifiers with zipmap=False`);
         return { name: m.name, datatype: V2_DATATYPES[m.type] ?? m.type.toUpperCase(), rowShape: [], width: 1 };
@@ -157,23 +154,4 @@ export class LoadedModel {
     // The batcher's own path once, so the first request does not pay for its first run.
     await this.predict(input, 2);
   }
-}
-
-function checkInput(session: ort.InferenceSession, columns: FeatureColumn[] | undefined, where: string): { inputName: string; width: number } {
-  if (session.inputMetadata.length !== 1) {
-    throw new ModelFormatError(`${where}: the model has ${session.inputMetadata.length} inputs (${session.inputNames.join(", ")}); serving feeds one [N, features] float tensor`);
-  }
-  const input = session.inputMetadata[0];
-  if (!input.isTensor || input.type !== "float32") {
-    throw new ModelFormatError(`${where}: input ${input.name} is ${input.isTensor ? `a ${input.type}` : "not a"} tensor; serving feeds float32`);
-  }
-  const shape = input.shape;
-  if (shape.length !== 2) throw new ModelFormatError(`${where}: input ${input.name} has shape [${shape.join(", ")}]; serving feeds [N, features]`);
-  const declared = typeof shape[1] === "number" && shape[1] > 0 ? shape[1] : undefined;
-  if (columns && declared !== undefined && declared !== columns.length) {
-    throw new ModelFormatError(`${where}: the signature names ${columns.length} columns but input ${input.name} takes ${declared} features`);
-  }
-  const width = columns?.length ?? declared;
-  if (width === undefined) throw new ModelFormatError(`${where}: input ${input.name} has no fixed feature count and MLmodel has no column signature to give one`);
-  return { inputName: input.name, width };
 }

@@ -1,9 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { readFile, rename, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { MlflowClient, parseModelUri, type ModelRef } from "@mlops/common";
+import { fetchModelFiles, MlflowClient, parseModelUri, sha256Hex, versionTag, type ModelRef } from "@mlops/common";
 import { parseMlmodel } from "./mlmodel";
 
 /** The version a URI points at now, and what the registry says it must contain. */
@@ -44,7 +42,7 @@ export class ModelSource {
   async current(): Promise<VersionPointer> {
     if (this.fileDir) return { version: await fileVersion(this.fileDir) };
     const mv = await this.mlflow!.resolve(this.ref!);
-    return { version: String(mv.version), sha256: mv.tags?.find((t) => t.key === "sha256")?.value };
+    return { version: String(mv.version), sha256: versionTag(mv, "sha256") };
   }
 
   /** The local directory of `version`: the file URI itself, or the registry version downloaded once. */
@@ -52,18 +50,7 @@ export class ModelSource {
     if (this.fileDir) return this.fileDir;
     const name = this.ref!.name;
     const artifactUri = await this.mlflow!.getDownloadUri(name, version);
-    if (artifactUri.startsWith("file:")) return fileURLToPath(artifactUri);
-    const dir = this.cachePath(version);
-    if (existsSync(path.join(dir, "MLmodel"))) return dir;
-    const partial = `${dir}.partial-${randomBytes(4).toString("hex")}`;
-    try {
-      const files = await this.mlflow!.downloadArtifacts(artifactUri, partial);
-      if (files.length === 0) throw new Error(`MLflow lists no files under ${artifactUri} for ${name} version ${version}`);
-      if (!existsSync(dir)) await rename(partial, dir);
-    } finally {
-      await rm(partial, { recursive: true, force: true });
-    }
-    return dir;
+    return fetchModelFiles(this.mlflow!, artifactUri, this.cachePath(version), `${name} version ${version}`);
   }
 
   /** Drops a downloaded version (a bad copy, or a version no longer served). */
@@ -91,5 +78,5 @@ export async function fileVersion(dir: string): Promise<string> {
   } catch {
     throw new Error(`${dir} has no ${onnxFile}: nothing to serve`);
   }
-  return createHash("sha256").update(bytes).digest("hex").slice(0, 12);
+  return sha256Hex(bytes).slice(0, 12);
 }
