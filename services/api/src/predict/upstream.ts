@@ -1,0 +1,118 @@
+/**
+ * JSON calls from the API to the platform's services (serving, the monitor) over node:http with a
+ * keep-alive agent.
+ *
+ * Why not fetch: measured on the 2-core build machine (Node 20, 16 concurrent single-row OIP bodies
+ * against a local node:http server), node:http with a keep-alive Agent did 9,200-13,500 calls/s where
+ * the global fetch (undici bundled in Node) did 1,200-2,600. The `undici` package itself is only a
+ * transitive dependency of build tools here, so it is not an option without a new dependency.
+ *
+ * A call answers `{status, body}` for every HTTP answer (the caller decides what a 4xx means) and throws
+ * UpstreamUnavailable when there is no answer at all (refused, reset, timed out).
+ */
+import http from "node:http";
+import https from "node:https";
+
+export interface UpstreamAnswer {
+  status: number;
+  /** The parsed JSON body; the text when it is not JSON; undefined when empty. */
+  body: unknown;
+}
+
+/** No HTTP answer: the service is down, unreachable or too slow. */
+export class UpstreamUnavailable extends Error {
+  constructor(
+    readonly service: string,
+    readonly url: string,
+    readonly reason: string,
+  ) {
+    super(`${service} at ${url} did not answer: ${reason}`);
+    this.name = "UpstreamUnavailable";
+  }
+}
+
+export interface UpstreamOptions {
+  /** Named in errors: "serving for fraud-detector", "the monitor". */
+  service: string;
+  timeoutMs: number;
+  /** Connections kept per host; beyond it requests queue in the agent. */
+  maxSockets?: number;
+}
+
+export interface CallOptions {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Sent as it is (already serialized JSON). */
+  body?: string;
+}
+
+/** One keep-alive pool towards one service. */
+export class Upstream {
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+
+  constructor(private readonly opts: UpstreamOptions) {
+    const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets ?? 64, scheduling: "lifo" as const };
+    this.httpAgent = new http.Agent(agentOptions);
+    this.httpsAgent = new https.Agent(agentOptions);
+  }
+
+  call(url: string, { method = "GET", headers = {}, body }: CallOptions = {}): Promise<UpstreamAnswer> {
+    const target = new URL(url);
+    const secure = target.protocol === "https:";
+    const send = secure ? https.request : http.request;
+    const allHeaders: Record<string, string | number> = { accept: "application/json", ...headers };
+    if (body !== undefined) {
+      allHeaders["content-type"] ??= "application/json";
+      allHeaders["content-length"] = Buffer.byteLength(body);
+    }
+    return new Promise((resolve, reject) => {
+      const fail = (reason: string) => reject(new UpstreamUnavailable(this.opts.service, `${target.origin}${target.pathname}`, reason));
+      const req = send(target, { method, headers: allHeaders, agent: secure ? this.httpsAgent : this.httpAgent, timeout: this.opts.timeoutMs }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", (err) => fail(err.message));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: parseBody(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) }));
+      });
+      // A request is one small write; Nagle's algorithm would hold it for the peer's delayed ACK
+      // (measured: 910 -> 2,900 sequential single-row calls/s to serving on the build machine).
+      req.setNoDelay(true);
+      // `timeout` fires on an idle socket: one that has not connected or sent anything for timeoutMs.
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${this.opts.timeoutMs} ms`)));
+      req.on("error", (err: NodeJS.ErrnoException) => fail(err.code && !err.message.includes(err.code) ? `${err.code} ${err.message}` : err.message));
+      req.end(body);
+    });
+  }
+
+  /** Closes the idle kept-alive connections (at shutdown, and in tests). */
+  close(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}
+
+function parseBody(buffer: Buffer): unknown {
+  if (buffer.length === 0) return undefined;
+  const text = buffer.toString("utf8");
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The `error` text of a platform service's error body (`{"error": "...", "code"}`), else the raw text. */
+export function upstreamMessage(body: unknown): string {
+  if (body && typeof body === "object" && "error" in body) {
+    const error = (body as { error: unknown }).error;
+    if (typeof error === "string") return error;
+    if (error && typeof error === "object" && "message" in error) return String((error as { message: unknown }).message);
+  }
+  return typeof body === "string" ? body.slice(0, 300) : JSON.stringify(body ?? null).slice(0, 300);
+}
+
+/** The `code` of a platform service's error body, when it has one. */
+export function upstreamCode(body: unknown): string | undefined {
+  const code = body && typeof body === "object" ? (body as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : undefined;
+}
