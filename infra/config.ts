@@ -240,7 +240,7 @@ export const configSchema = z
     images: z
       .object({
         /**
-         * Registry and path prefix: images are <registry>/<serving|drift|monitor|mlflow>. Default: the
+         * Registry and path prefix: images are <registry>/<serving|drift|monitor|api|mlflow>. Default: the
          * registry the foundation creates (ECR, Artifact Registry, ACR; localhost/mlops on a local cluster).
          */
         registry: z
@@ -251,6 +251,8 @@ export const configSchema = z
         serving: imageRef.default({}),
         drift: imageRef.default({}),
         monitor: imageRef.default({}),
+        /** The platform API (services/api). */
+        api: imageRef.default({}),
         mlflow: imageRef.default({}),
       })
       .strict(),

@@ -26,6 +26,8 @@ export const ingressSchema = z
       .object({
         mlflow: hostname.optional(),
         grafana: hostname.optional(),
+        /** The platform API (services/api): the front door for people and applications. */
+        api: hostname.optional(),
         /** Per served model (its name in mlops:models): the inference API. */
         serving: z.record(z.string(), hostname).default({}),
       })
@@ -78,8 +80,8 @@ export function ingressIssues(c: { environment: string; cloud: string; models: {
   if (!ingress) return [];
   const issues: { path: (string | number)[]; message: string }[] = [];
   const at = (...path: (string | number)[]) => ["ingress", ...path];
-  const hosts = [ingress.hosts.mlflow, ingress.hosts.grafana, ...Object.values(ingress.hosts.serving)].filter((h): h is string => Boolean(h));
-  if (!hosts.length) issues.push({ path: at("hosts"), message: "name at least one endpoint's host (mlflow, grafana, serving.<model>), or leave mlops:ingress out" });
+  const hosts = [ingress.hosts.mlflow, ingress.hosts.grafana, ingress.hosts.api, ...Object.values(ingress.hosts.serving)].filter((h): h is string => Boolean(h));
+  if (!hosts.length) issues.push({ path: at("hosts"), message: "name at least one endpoint's host (mlflow, grafana, api, serving.<model>), or leave mlops:ingress out" });
   const seen = new Set<string>();
   for (const h of hosts) {
     if (seen.has(h)) issues.push({ path: at("hosts"), message: `host "${h}" is given to two endpoints; each endpoint has its own` });
@@ -132,7 +134,12 @@ export function ingressSettings(environment: "dev" | "prod", cloud: string, ingr
   return {
     public: cloud !== "local" && ingress.public,
     sourceCidrs: ingress.sourceCidrs,
-    hosts: { ...(ingress.hosts.mlflow ? { mlflow: ingress.hosts.mlflow } : {}), ...(ingress.hosts.grafana ? { grafana: ingress.hosts.grafana } : {}), serving: ingress.hosts.serving },
+    hosts: {
+      ...(ingress.hosts.mlflow ? { mlflow: ingress.hosts.mlflow } : {}),
+      ...(ingress.hosts.grafana ? { grafana: ingress.hosts.grafana } : {}),
+      ...(ingress.hosts.api ? { api: ingress.hosts.api } : {}),
+      serving: ingress.hosts.serving,
+    },
     tls,
     plainHttp: environment === "prod" ? "off" : "redirect",
     hstsMaxAgeSeconds: CONTROLLER[environment].hstsMaxAgeSeconds,

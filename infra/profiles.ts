@@ -74,7 +74,11 @@ export interface EnvironmentProfile {
     /** Prometheus volume size per replica. */
     prometheusStorage: string;
     /** Requests and limits per workload; a model's `resources` in config overrides `serving` field by field. */
-    resources: Record<"mlflow" | "serving" | "drift" | "monitor" | "jobs" | "prometheus" | "grafana", ResourceSpec>;
+    resources: Record<"mlflow" | "serving" | "drift" | "monitor" | "api" | "jobs" | "prometheus" | "grafana", ResourceSpec>;
+    /** The platform API's HPA bounds (PRODUCT.md "Serving and rollout": the same as serving's). */
+    apiReplicas: { min: number; max: number };
+    /** Challenger share (percent) a deploy through the API may ask for; unset: the API's own default (dev). */
+    apiMaxChallengerWeight?: number;
     servingReplicas: { min: number; max: number };
     podDisruptionBudgets: boolean;
     /** PDB minAvailable where PDBs are declared. */
@@ -119,11 +123,14 @@ export const PROFILES: Record<PlatformConfig["environment"], EnvironmentProfile>
         serving: res("250m", "512Mi", "1", "1Gi"),
         drift: res("100m", "256Mi", "500m", "512Mi"),
         monitor: res("100m", "256Mi", "500m", "512Mi"),
+        // The deploy gate runs a candidate model in ONNX Runtime: room for it beside the process.
+        api: res("100m", "384Mi", "1", "1Gi"),
         jobs: res("50m", "128Mi", "500m", "512Mi"),
         prometheus: res("250m", "1Gi", "1", "2Gi"),
         grafana: res("50m", "128Mi", "250m", "256Mi"),
       },
       servingReplicas: { min: 1, max: 3 },
+      apiReplicas: { min: 1, max: 3 },
       podDisruptionBudgets: false,
       pdbMinAvailable: 1,
       hpaCpuUtilization: 70,
@@ -153,11 +160,15 @@ export const PROFILES: Record<PlatformConfig["environment"], EnvironmentProfile>
         serving: res("500m", "512Mi", "2", "1Gi"),
         drift: res("250m", "512Mi", "1", "1Gi"),
         monitor: res("250m", "512Mi", "1", "1Gi"),
+        api: res("250m", "512Mi", "2", "2Gi"),
         jobs: res("100m", "128Mi", "500m", "512Mi"),
         prometheus: res("1", "4Gi", "2", "8Gi"),
         grafana: res("100m", "256Mi", "500m", "512Mi"),
       },
       servingReplicas: { min: 3, max: 20 },
+      apiReplicas: { min: 3, max: 20 },
+      // PRODUCT.md "Serving and rollout": at most 10% challenger traffic in prod.
+      apiMaxChallengerWeight: 10,
       podDisruptionBudgets: true,
       pdbMinAvailable: 2,
       hpaCpuUtilization: 70,
@@ -189,4 +200,13 @@ export function resolveProfile(config: PlatformConfig): EnvironmentProfile {
       driftShareCritical: config.monitoring.driftShareCritical ?? base.alerts.driftShareCritical,
     },
   };
+}
+
+/**
+ * The platform API's SERVING_PROFILE: what a deploy request's scaling and resources are checked
+ * against, the stack's serving profile (its limits: the most a deployment may ask for).
+ */
+export function servingProfile(profile: EnvironmentProfile): { minReplicas: number; maxReplicas: number; targetCpuUtilization: number; cpu: string; memory: string } {
+  const w = profile.workloads;
+  return { minReplicas: w.servingReplicas.min, maxReplicas: w.servingReplicas.max, targetCpuUtilization: w.hpaCpuUtilization, cpu: w.resources.serving.cpuLimit, memory: w.resources.serving.memoryLimit };
 }

@@ -1,9 +1,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { Foundation } from "../components/contracts";
-import { imageReference, Platform, type AlertAction, type AlertRouting, type ModelWorkload, type PlatformImages, type ResourceSpec } from "../components/kubernetes";
+import { API_NAME, imageReference, Platform, type AlertAction, type AlertRouting, type ModelWorkload, type PlatformImages, type ResourceSpec } from "../components/kubernetes";
 import { alertRuleSettings, ConfigError, DIGEST_PLACEHOLDER, NAMESPACE, type ModelConfig, type PlatformConfig } from "./config";
 import { ingressSettings } from "./ingress-config";
-import type { EnvironmentProfile } from "./profiles";
+import type { ImageName } from "./images";
+import { servingProfile, type EnvironmentProfile } from "./profiles";
 
 export interface WorkloadsResult {
   platform: Platform;
@@ -22,6 +23,13 @@ export function deployWorkloads(foundation: Foundation, config: PlatformConfig, 
     serving: { cpuUtilization: w.hpaCpuUtilization, reloadIntervalSeconds: w.servingReloadIntervalSeconds, clients: config.servingClients },
     drift: { resources: w.resources.drift },
     monitor: { replicas: w.monitorReplicas, resources: w.resources.monitor, retentionDays: w.monitorRetentionDays, alertActions: alertActions(config.models) },
+    api: {
+      environment: config.environment,
+      replicas: w.apiReplicas,
+      resources: w.resources.api,
+      maxChallengerWeight: w.apiMaxChallengerWeight,
+      servingProfile: servingProfile(profile),
+    },
     jobResources: w.resources.jobs,
     disruptionBudgets: w.podDisruptionBudgets ? { minAvailable: w.pdbMinAvailable } : undefined,
     monitoring: {
@@ -38,6 +46,11 @@ export function deployWorkloads(foundation: Foundation, config: PlatformConfig, 
       mlflowUrl: platform.mlflowUrl,
       servingUrls: platform.servingUrls,
       monitorUrl: platform.monitorUrl,
+      apiUrl: platform.apiUrl,
+      // The platform API's first admin (user `admin`): a Pulumi secret, like the credentials below.
+      apiAdminPassword: platform.apiAdminPassword,
+      // The API's public URL when mlops:ingress.hosts.api exposes it.
+      ...(platform.publicUrls[API_NAME] ? { apiPublicUrl: platform.publicUrls[API_NAME] } : {}),
       prometheusUrl: platform.prometheusUrl,
       grafanaUrl: platform.grafanaUrl,
       // Where to read the Grafana password (kubectl get secret), never the password itself.
@@ -54,12 +67,13 @@ export function deployWorkloads(foundation: Foundation, config: PlatformConfig, 
 }
 
 export function resolveImages(config: PlatformConfig, profile: EnvironmentProfile, registry: string): PlatformImages {
-  const ref = (name: "serving" | "drift" | "monitor" | "mlflow") => {
+  const ref = (name: ImageName) => {
     const image = config.images[name];
     return imageReference({ registry, name, tag: image.tag ?? config.images.tag, digest: previewDigest(image.digest) }, profile.workloads.preferDigests);
   };
-  return { serving: ref("serving"), drift: ref("drift"), monitor: ref("monitor"), mlflow: ref("mlflow"), version: config.images.tag };
+  return { serving: ref("serving"), drift: ref("drift"), monitor: ref("monitor"), api: ref("api"), mlflow: ref("mlflow"), version: config.images.tag };
 }
+
 
 function modelWorkload(m: ModelConfig, index: number, profile: EnvironmentProfile): ModelWorkload {
   return {

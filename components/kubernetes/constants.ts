@@ -26,7 +26,12 @@ export const UIDS = {
  */
 export const NAMESPACES = { platform: "mlops", monitoring: "monitoring" } as const;
 
-/** Namespaces labelled with this (value "true") may reach the entry points: serving, the monitor's API, MLflow, Grafana. */
+/**
+ * Namespaces labelled with this (value "true") may reach the entry points: the platform API (the front
+ * door for people and applications), serving (clients that call the inference protocols directly, with
+ * their API keys), MLflow (data scientists and CI register models) and Grafana. No other service of the
+ * platform is reachable from outside its namespace.
+ */
 export const CLIENT_NAMESPACE_LABEL = "mlops-platform/client";
 
 /** In-cluster DNS names of services. */
@@ -38,6 +43,8 @@ export const servingName = (model: string) => `serving-${model}`;
 export const driftName = (model: string) => `drift-${model}`;
 export const MLFLOW_NAME = "mlflow";
 export const MONITOR_NAME = "monitor";
+/** The platform API (services/api): Deployment, Service and DNS name. */
+export const API_NAME = "platform-api";
 
 /**
  * The operations add-ons' namespaces and service accounts (issue 14): Velero (backups) on every cloud,

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { API_NAME } from "./constants";
 import { recommendedLabels } from "./labels";
 
 /**
@@ -54,4 +55,15 @@ export interface ServingClient {
 /** Serving's API_KEYS_FILE format (services/serving/src/auth.ts): `{"keys": [{name, key, ratePerMinute?}]}`. */
 export function apiKeysFile(clients: ServingClient[], keys: Record<string, string>): string {
   return JSON.stringify({ keys: clients.map((c) => ({ name: c.name, key: keys[c.name], ...(c.ratePerMinute !== undefined ? { ratePerMinute: c.ratePerMinute } : {}) })) });
+}
+
+/** The platform API's client name at serving (its SERVING_API_KEY): one more client, added by the platform. */
+export const PLATFORM_API_CLIENT = API_NAME;
+
+/**
+ * The stack's serving clients plus the platform API's. A stack that lists `platform-api` itself keeps
+ * its entry (to set the API's rate: every person's predictions through the API share that one key).
+ */
+export function withPlatformApiClient(clients: ServingClient[]): ServingClient[] {
+  return clients.some((c) => c.name === PLATFORM_API_CLIENT) ? clients : [...clients, { name: PLATFORM_API_CLIENT }];
 }

@@ -13,7 +13,20 @@ export const DATABASES = {
   mlflow: { database: "mlflow", owner: "mlops_mlflow" },
   mlflowAuth: { database: "mlflow_auth", owner: "mlops_mlflow" },
   monitor: { database: "monitor", owner: "mlops_monitor" },
+  api: { database: "api", owner: "mlops_api" },
 } as const;
+
+/**
+ * The Node services that own a database: each gets its own role, and its URL (node-postgres syntax)
+ * in Secret `<secret>` under `database-url`, the one key the services read DATABASE_URL from.
+ */
+export const SERVICE_DATABASES = {
+  monitor: { ...DATABASES.monitor, secret: "monitor-database", passwordEnv: "MONITOR_DB_PASSWORD" },
+  api: { ...DATABASES.api, secret: "api-database", passwordEnv: "API_DB_PASSWORD" },
+} as const;
+export type ServiceDatabase = keyof typeof SERVICE_DATABASES;
+/** The key of the services' database Secrets. */
+export const DATABASE_URL_KEY = "database-url";
 
 export interface PlatformDatabasesArgs {
   namespace: pulumi.Input<string>;
@@ -27,15 +40,15 @@ export interface PlatformDatabasesArgs {
 }
 
 /**
- * Creates (once, idempotently) the `mlflow`, `mlflow_auth` and `monitor` databases and the roles
- * that own them, with the foundation's admin credentials, in a Job. The admin credentials reach only
- * that Job; MLflow and the monitor get connection URIs for their own roles, in Secrets.
+ * Creates (once, idempotently) MLflow's databases and each service's (SERVICE_DATABASES) with the
+ * roles that own them, with the foundation's admin credentials, in a Job. The admin credentials reach
+ * only that Job; MLflow and the services get connection URIs for their own roles, in Secrets.
  */
 export class PlatformDatabases extends pulumi.ComponentResource {
   /** Secret with `backend-store-uri` and `auth-database-uri` (MLflow's role). */
   readonly mlflowSecretName: pulumi.Output<string>;
-  /** Secret with `database-url` (the monitor's role, node-postgres syntax). */
-  readonly monitorSecretName: pulumi.Output<string>;
+  /** Per service: the Secret with `database-url` (its own role, node-postgres syntax). */
+  readonly serviceSecretNames: Record<ServiceDatabase, pulumi.Output<string>>;
   /** Completes once the databases and roles exist. */
   readonly ready: k8s.batch.v1.Job;
 
@@ -46,7 +59,7 @@ export class PlatformDatabases extends pulumi.ComponentResource {
     const db = args.database;
     const password = (role: string) => new random.RandomPassword(`${name}-${role}-password`, { length: 32, special: false }, { ...parent, additionalSecretOutputs: ["result"] }).result;
     const mlflowPassword = password("mlflow");
-    const monitorPassword = password("monitor");
+    const services = Object.entries(SERVICE_DATABASES).map(([key, spec]) => ({ key: key as ServiceDatabase, spec, password: password(key) }));
 
     const secret = (resourceName: string, secretName: string, data: Record<string, pulumi.Input<string>>) =>
       new k8s.core.v1.Secret(resourceName, { metadata: { name: secretName, namespace: args.namespace, labels }, type: "Opaque", stringData: pulumi.secret(data) }, parent);
@@ -58,19 +71,19 @@ export class PlatformDatabases extends pulumi.ComponentResource {
       PGPASSWORD: db.password,
       PGSSLMODE: db.sslMode,
     });
-    const roles = secret(`${name}-roles`, "postgres-platform-roles", { MLFLOW_DB_PASSWORD: mlflowPassword, MONITOR_DB_PASSWORD: monitorPassword });
+    const rolePasswords: Record<string, pulumi.Input<string>> = { MLFLOW_DB_PASSWORD: mlflowPassword, ...Object.fromEntries(services.map((s) => [s.spec.passwordEnv, s.password])) };
+    const roles = secret(`${name}-roles`, "postgres-platform-roles", rolePasswords);
     const mlflow = secret(`${name}-mlflow`, "mlflow-database", {
       "backend-store-uri": postgresUri(db, DATABASES.mlflow.owner, mlflowPassword, DATABASES.mlflow.database, "libpq"),
       "auth-database-uri": postgresUri(db, DATABASES.mlflowAuth.owner, mlflowPassword, DATABASES.mlflowAuth.database, "libpq"),
     });
-    const monitor = secret(`${name}-monitor`, "monitor-database", {
-      "database-url": postgresUri(db, DATABASES.monitor.owner, monitorPassword, DATABASES.monitor.database, "node-postgres"),
-    });
+    // Resource names `<name>-monitor`, `<name>-api`: the monitor's is the one it always had (no replacement).
+    const serviceSecrets = services.map((s) => [s.key, secret(`${name}-${s.key}`, s.spec.secret, { [DATABASE_URL_KEY]: postgresUri(db, s.spec.owner, s.password, s.spec.database, "node-postgres") })] as const);
 
     const spec = [
       { ...DATABASES.mlflow, passwordEnv: "MLFLOW_DB_PASSWORD" },
       { ...DATABASES.mlflowAuth, passwordEnv: "MLFLOW_DB_PASSWORD" },
-      { ...DATABASES.monitor, passwordEnv: "MONITOR_DB_PASSWORD" },
+      ...services.map((s) => ({ database: s.spec.database, owner: s.spec.owner, passwordEnv: s.spec.passwordEnv })),
     ];
     this.ready = createOneShotJob(this, {
       namespace: args.namespace,
@@ -91,15 +104,15 @@ export class PlatformDatabases extends pulumi.ComponentResource {
           { name: "PGDATABASE", value: "postgres" },
           { name: "PGCONNECT_TIMEOUT", value: "15" },
           ...["PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGSSLMODE"].map((k) => secretEnv(k, admin.metadata.name, k)),
-          ...["MLFLOW_DB_PASSWORD", "MONITOR_DB_PASSWORD"].map((k) => secretEnv(k, roles.metadata.name, k)),
+          ...Object.keys(rolePasswords).map((k) => secretEnv(k, roles.metadata.name, k)),
         ],
         resources: args.resources,
         writablePaths: [{ name: "tmp", mountPath: "/tmp", sizeLimit: "64Mi" }],
       },
     });
     this.mlflowSecretName = mlflow.metadata.name;
-    this.monitorSecretName = monitor.metadata.name;
-    this.registerOutputs({ mlflowSecretName: this.mlflowSecretName, monitorSecretName: this.monitorSecretName });
+    this.serviceSecretNames = Object.fromEntries(serviceSecrets.map(([key, s]) => [key, s.metadata.name])) as Record<ServiceDatabase, pulumi.Output<string>>;
+    this.registerOutputs({ mlflowSecretName: this.mlflowSecretName, serviceSecretNames: this.serviceSecretNames });
   }
 }
 

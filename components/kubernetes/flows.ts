@@ -1,4 +1,4 @@
-import { CLIENT_NAMESPACE_LABEL, MLFLOW_NAME, MONITOR_NAME, PORTS, driftName, servingName } from "./constants";
+import { API_NAME, CLIENT_NAMESPACE_LABEL, MLFLOW_NAME, MONITOR_NAME, PORTS, driftName, servingName } from "./constants";
 import { selectorLabels } from "./labels";
 import type { Flow, Peer, Port } from "./network-policies";
 
@@ -12,7 +12,7 @@ export interface FlowArgs {
   /** Ports other than 443 that Alertmanager's receivers listen on outside the cluster (SMTP relays, webhooks). */
   alertmanagerEgressPorts?: number[];
   /** The ingress controller's pods and what it exposes (components/kubernetes/ingress.ts): it reaches exactly those services' ports. */
-  ingress?: { namespace: string; selector: Record<string, string>; mlflow: boolean; grafana: boolean; models: string[] };
+  ingress?: { namespace: string; selector: Record<string, string>; mlflow: boolean; grafana: boolean; api: boolean; models: string[] };
 }
 
 const tcp = (...ports: number[]): Port[] => ports.map((port) => ({ port, protocol: "TCP" as const }));
@@ -31,6 +31,7 @@ export function platformFlows(args: FlowArgs): Flow[] {
 
   const mlflow = instance(MLFLOW_NAME, MLFLOW_NAME);
   const monitor = instance("monitor", MONITOR_NAME);
+  const api = instance("api", API_NAME);
   const dbInit = app(P, "db-init");
   const migrate = app(P, "mlflow-db-upgrade");
   const bootstrap = app(P, "mlflow-bootstrap");
@@ -50,7 +51,14 @@ export function platformFlows(args: FlowArgs): Flow[] {
   const flows: Flow[] = [
     { from: allPlatform, to: dns, ports: dnsPorts, why: "name resolution" },
     { from: allMonitoring, to: dns, ports: dnsPorts, why: "name resolution" },
-    { from: clients, to: monitor, ports: tcp(PORTS.api), why: "ground-truth feedback and quality queries" },
+    // The front door: people and applications reach the registry, serving, drift and the monitor through it.
+    { from: clients, to: api, ports: tcp(PORTS.api), why: "the platform API" },
+    { from: api, to: mlflow, ports: tcp(PORTS.mlflow), why: "the model registry (aliases, tags, models) and its artifact proxy (the deploy gate's model files)" },
+    { from: api, to: monitor, ports: tcp(PORTS.api), why: "ground-truth feedback and quality queries, with the monitor's tokens" },
+    { from: api, to: anywhere, ports: tcp(PORTS.postgres), why: "the API's database" },
+    // Webhook receivers are registered by the API's users at run time: any HTTPS address.
+    { from: api, to: anywhere, ports: tcp(PORTS.https), why: "the API's webhooks" },
+    { from: prometheus, to: api, ports: tcp(PORTS.metrics), why: "scrape" },
     { from: clients, to: mlflow, ports: tcp(PORTS.mlflow), why: "data scientists and CI register models" },
     { from: clients, to: grafana, ports: tcp(PORTS.grafana), why: "dashboards" },
     { from: monitor, to: mlflow, ports: tcp(PORTS.mlflow), why: "rollback moves the champion alias" },
@@ -76,6 +84,7 @@ export function platformFlows(args: FlowArgs): Flow[] {
   const ingress = args.ingress && pods(args.ingress.namespace, "ingress-controller", args.ingress.selector);
   if (ingress && args.ingress!.mlflow) flows.push({ from: ingress, to: mlflow, ports: tcp(PORTS.mlflow), why: "MLflow's public endpoint (basic auth)" });
   if (ingress && args.ingress!.grafana) flows.push({ from: ingress, to: grafana, ports: tcp(PORTS.grafana), why: "Grafana's public endpoint (its login)" });
+  if (ingress && args.ingress!.api) flows.push({ from: ingress, to: api, ports: tcp(PORTS.api), why: "the platform API's public endpoint (its tokens and API keys)" });
   for (const model of ingress ? args.ingress!.models : []) {
     flows.push({ from: ingress!, to: instance("serving", servingName(model)), ports: tcp(PORTS.api), why: "the model's public inference endpoint (API keys)" });
   }
@@ -83,7 +92,9 @@ export function platformFlows(args: FlowArgs): Flow[] {
   for (const model of args.models) {
     const serving = instance("serving", servingName(model.name));
     flows.push(
+      // Clients that speak the inference protocols directly (with their API keys); the API is the documented front door.
       { from: clients, to: serving, ports: tcp(PORTS.api), why: "inference" },
+      { from: api, to: serving, ports: tcp(PORTS.api), why: "predictions through the API (its serving API key)" },
       { from: serving, to: monitor, ports: tcp(PORTS.api), why: "prediction events" },
       { from: serving, to: mlflow, ports: tcp(PORTS.mlflow), why: "model registry and artifact proxy" },
       { from: prometheus, to: serving, ports: tcp(PORTS.metrics), why: "scrape" },
@@ -92,6 +103,7 @@ export function platformFlows(args: FlowArgs): Flow[] {
     const drift = instance("drift", driftName(model.name));
     flows.push(
       { from: serving, to: drift, ports: tcp(PORTS.api), why: "prediction events" },
+      { from: api, to: drift, ports: tcp(PORTS.api), why: "drift status and history" },
       { from: drift, to: mlflow, ports: tcp(PORTS.mlflow), why: "reference profile" },
       { from: prometheus, to: drift, ports: tcp(PORTS.metrics), why: "scrape" },
     );

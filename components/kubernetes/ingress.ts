@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Foundation, IngressSupport, Toleration } from "../contracts";
 import { CertManager, type TlsIssuer } from "./cert-manager";
-import { MLFLOW_NAME, PORTS, servingName } from "./constants";
+import { API_NAME, MLFLOW_NAME, PORTS, servingName } from "./constants";
 import { SKIP_AWAIT_ANNOTATION } from "./http-workload";
 import { recommendedLabels } from "./labels";
 import { KUBE_PROMETHEUS_STACK } from "./monitoring-stack";
@@ -44,6 +44,8 @@ export const AUTHENTICATION_ANNOTATION = "mlops.io/authentication";
 export interface IngressHosts {
   mlflow?: string;
   grafana?: string;
+  /** The platform API (the front door for people and applications). */
+  api?: string;
   /** Per served model: its inference API. */
   serving: Record<string, string>;
 }
@@ -84,8 +86,8 @@ export interface IngressEndpoint {
 export const GRAFANA_SERVICE = { name: `${KUBE_PROMETHEUS_STACK.release}-grafana`, port: 80 } as const;
 
 /**
- * The endpoints of the configured hosts. Adding an endpoint (the platform API) is one more entry here,
- * one more host key in the config and one more flow in flows.ts.
+ * The endpoints of the configured hosts. Adding an endpoint is one more entry here, one more host key
+ * in the config and one more flow in flows.ts.
  */
 export function ingressEndpoints(hosts: IngressHosts): IngressEndpoint[] {
   const endpoints: IngressEndpoint[] = [];
@@ -112,6 +114,18 @@ export function ingressEndpoints(hosts: IngressHosts): IngressEndpoint[] {
       bodySize: "1m",
     });
   }
+  if (hosts.api) {
+    endpoints.push({
+      name: API_NAME,
+      host: hosts.api,
+      namespace: "platform",
+      service: API_NAME,
+      port: PORTS.api,
+      authentication: "the platform API's access tokens (POST /auth/login) and API keys; first admin's password in stack output apiAdminPassword",
+      // The API's own limit (MAX_BODY_BYTES, 8 MiB) answers 413 with its error body.
+      bodySize: "8m",
+    });
+  }
   for (const [model, host] of Object.entries(hosts.serving)) {
     endpoints.push({
       name: servingName(model),
@@ -129,8 +143,15 @@ export function ingressEndpoints(hosts: IngressHosts): IngressEndpoint[] {
 }
 
 /** What flows.ts needs to let the controller reach exactly the exposed services' ports. */
-export function ingressFlowArgs(hosts: IngressHosts): { namespace: string; selector: Record<string, string>; mlflow: boolean; grafana: boolean; models: string[] } {
-  return { namespace: INGRESS_NGINX.namespace, selector: { ...INGRESS_CONTROLLER_PODS }, mlflow: Boolean(hosts.mlflow), grafana: Boolean(hosts.grafana), models: Object.keys(hosts.serving) };
+export function ingressFlowArgs(hosts: IngressHosts): { namespace: string; selector: Record<string, string>; mlflow: boolean; grafana: boolean; api: boolean; models: string[] } {
+  return {
+    namespace: INGRESS_NGINX.namespace,
+    selector: { ...INGRESS_CONTROLLER_PODS },
+    mlflow: Boolean(hosts.mlflow),
+    grafana: Boolean(hosts.grafana),
+    api: Boolean(hosts.api),
+    models: Object.keys(hosts.serving),
+  };
 }
 
 /**

@@ -24,6 +24,12 @@ export interface MlflowServiceUser {
    * models' versions (bootstrap_users.py finds them; the CronJob follows new versions).
    */
   readsArtifacts?: boolean;
+  /**
+   * The same permission on every registered model of the registry, not only `models`: for an account
+   * that works on the whole registry (the platform API). Each run of bootstrap_users.py lists the
+   * registry, so a model registered directly in MLflow is covered within one CronJob period.
+   */
+  allModels?: boolean;
 }
 
 /**
@@ -286,6 +292,7 @@ export class Mlflow extends pulumi.ComponentResource {
       username: u.username,
       passwordEnv: `USER_PASSWORD_${i}`,
       permissions: u.permission ? args.models.map((model) => ({ model, permission: u.permission, ...(u.readsArtifacts ? { artifactsPermission: "READ" } : {}) })) : [],
+      ...(u.permission && u.allModels ? { allModels: { permission: u.permission, ...(u.readsArtifacts ? { artifactsPermission: "READ" } : {}) } } : {}),
     }));
     const bootstrap: ContainerSpec = {
       name: "bootstrap-users",

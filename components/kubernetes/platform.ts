@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Foundation, Toleration } from "../contracts";
 import { buildAlertRules, type AlertRuleParams } from "./alert-rules";
 import { receiverEgressPorts, type AlertRouting } from "./alertmanager-config";
-import { MONITOR_NAME, NAMESPACES, PORTS, driftName, serviceUrl, servingName } from "./constants";
-import { API_KEY_LENGTH, SIGNING_KEY_LENGTH, TOKEN_LENGTH, apiKeysFile, credentialsSecret, generatedToken, type ServingClient } from "./credentials";
+import { API_NAME, MONITOR_NAME, NAMESPACES, PORTS, driftName, serviceUrl, servingName } from "./constants";
+import { API_KEY_LENGTH, PLATFORM_API_CLIENT, SIGNING_KEY_LENGTH, TOKEN_LENGTH, apiKeysFile, credentialsSecret, generatedToken, withPlatformApiClient, type ServingClient } from "./credentials";
 import { platformDashboards } from "./dashboards";
 import { PlatformDatabases } from "./databases";
 import { platformFlows } from "./flows";
@@ -12,6 +12,7 @@ import { Mlflow, artifactsVolumeProblem, type MlflowServiceUser } from "./mlflow
 import { MonitoringStack } from "./monitoring-stack";
 import { createNamespace } from "./namespaces";
 import { NetworkPolicies } from "./network-policies";
+import { PlatformApi, type ServingProfileEnv } from "./platform-api";
 import type { ResourceSpec } from "./pod";
 import { API_KEYS_FILE_KEY, DriftDetector, ModelServing, QualityMonitor, monitorAlertsUrl, type AlertAction, type ModelQuality } from "./services";
 
@@ -42,6 +43,7 @@ export interface PlatformImages {
   serving: string;
   drift: string;
   monitor: string;
+  api: string;
   mlflow: string;
   version: string;
 }
@@ -56,6 +58,17 @@ export interface PlatformArgs {
   serving: { cpuUtilization: number; reloadIntervalSeconds: number; clients: ServingClient[] };
   drift: { resources: ResourceSpec };
   monitor: { replicas: number; resources: ResourceSpec; retentionDays: number; alertActions: AlertAction[] };
+  /**
+   * The platform API: `environment` its roles and challenger cap follow, `servingProfile` what a deploy
+   * request is checked against, `maxChallengerWeight` unset for the API's default of the environment.
+   */
+  api: {
+    environment: "dev" | "prod";
+    replicas: { min: number; max: number };
+    resources: ResourceSpec;
+    maxChallengerWeight?: number;
+    servingProfile: ServingProfileEnv;
+  };
   jobResources: ResourceSpec;
   /** PodDisruptionBudgets (prod): minAvailable for multi-replica workloads. */
   disruptionBudgets?: { minAvailable: number };
@@ -106,12 +119,16 @@ export class Platform extends pulumi.ComponentResource {
   readonly mlflowUrl: string;
   readonly servingUrls: Record<string, string> = {};
   readonly monitorUrl: string;
+  /** In-cluster URL of the platform API. */
+  readonly apiUrl: string;
+  /** The platform API's first admin's password (a Pulumi secret). */
+  readonly apiAdminPassword: pulumi.Output<string>;
   readonly prometheusUrl: string;
   readonly grafanaUrl: string;
   readonly grafanaAdminSecret: pulumi.Output<string>;
-  /** `https://<host>` per exposed endpoint (mlflow, grafana, serving-<model>); empty without an ingress. */
+  /** `https://<host>` per exposed endpoint (mlflow, grafana, platform-api, serving-<model>); empty without an ingress. */
   readonly publicUrls: Record<string, string> = {};
-  /** Each serving client's API key, by client name (a Pulumi secret). */
+  /** Each serving client's API key, by client name (a Pulumi secret); the platform API's own key stays in its Secret. */
   readonly servingApiKeys: pulumi.Output<Record<string, string>>;
   /** The monitor's FEEDBACK_TOKEN and READ_TOKEN, for the platform API that holds them for people (Pulumi secrets). */
   readonly monitorFeedbackToken: pulumi.Output<string>;
@@ -183,6 +200,12 @@ export class Platform extends pulumi.ComponentResource {
       // EDIT: moving an alias (SetRegisteredModelAlias) is an update; the monitor never deletes one (MANAGE).
       { key: "monitor", username: "svc-monitor", permission: "EDIT" },
       { key: "metrics", username: "svc-metrics" },
+      // MANAGE: the API moves aliases, sets tags, creates and deletes registered models, and runs
+      // candidates through its deploy gate (their files and runs: READ on their experiments). The
+      // server's default permission is NO_PERMISSIONS, so: the served models are granted at deploy,
+      // models the API registers are its own (MLflow gives their creator MANAGE), and every other
+      // registered model (people register in MLflow directly) is granted by the 15-minute CronJob.
+      { key: "api", username: "svc-api", permission: "MANAGE", readsArtifacts: true, allModels: true },
     ];
     const mlflow = new Mlflow(
       `${name}-mlflow`,
@@ -230,9 +253,12 @@ export class Platform extends pulumi.ComponentResource {
       read: secret("monitor-read-token", { token: monitorTokens.read }),
       alertReceiver: secret("alert-receiver-token", { token: alertToken }),
     };
-    // Serving's API keys: one per client of the stack config, one file mounted into every serving pod.
-    const apiKeys: Record<string, pulumi.Output<string>> = Object.fromEntries(args.serving.clients.map((c) => [c.name, token(`serving-api-key-${c.name}`, API_KEY_LENGTH)]));
-    const apiKeysSecret = secret("serving-api-keys", { [API_KEYS_FILE_KEY]: pulumi.all(apiKeys).apply((keys) => apiKeysFile(args.serving.clients, keys)) });
+    // Serving's API keys: one per client of the stack config and one for the platform API, one file
+    // mounted into every serving pod; the API reads its own from a Secret of its own.
+    const servingClients = withPlatformApiClient(args.serving.clients);
+    const apiKeys: Record<string, pulumi.Output<string>> = Object.fromEntries(servingClients.map((c) => [c.name, token(`serving-api-key-${c.name}`, API_KEY_LENGTH)]));
+    const apiKeysSecret = secret("serving-api-keys", { [API_KEYS_FILE_KEY]: pulumi.all(apiKeys).apply((keys) => apiKeysFile(servingClients, keys)) });
+    const platformApiServingKey = secret(`${API_NAME}-serving-api-key`, { key: apiKeys[PLATFORM_API_CLIENT] });
 
     for (const model of args.models) {
       const driftToken = model.drift.enabled ? token(`drift-${model.name}-events-token`) : undefined;
@@ -287,7 +313,7 @@ export class Platform extends pulumi.ComponentResource {
         // Every served model: the monitor refuses events of any other (`{}` = its defaults).
         models: Object.fromEntries(args.models.map((m) => [m.name, m.quality ?? {}])),
         podDisruptionBudget: pdb(args.monitor.replicas),
-        databaseSecretName: databases.monitorSecretName,
+        databaseSecretName: databases.serviceSecretNames.monitor,
         retentionDays: args.monitor.retentionDays,
         // Retrain urls may carry a token: the whole ALERT_ACTIONS lives in a Secret.
         alertActionsSecretName: args.monitor.alertActions.length ? secret("monitor-alert-actions", { "alert-actions": JSON.stringify(args.monitor.alertActions) }) : undefined,
@@ -297,12 +323,34 @@ export class Platform extends pulumi.ComponentResource {
       parent,
     );
 
+    const api = new PlatformApi(
+      `${name}-api`,
+      {
+        ...common("api", args.images.api, args.api.resources),
+        dependsOn: [mlflow.usersReady, databases.ready],
+        environment: args.api.environment,
+        replicas: args.api.replicas,
+        cpuUtilization: args.serving.cpuUtilization,
+        metricsReady: f.resourceMetrics,
+        podDisruptionBudget: pdb(args.api.replicas.min),
+        databaseSecretName: databases.serviceSecretNames.api,
+        servingUrls: this.servingUrls,
+        servingApiKeySecretName: platformApiServingKey,
+        monitor: { url: monitor.url, feedbackTokenSecretName: monitorTokenSecrets.feedback, readTokenSecretName: monitorTokenSecrets.read },
+        maxChallengerWeight: args.api.maxChallengerWeight,
+        servingProfile: args.api.servingProfile,
+      },
+      parent,
+    );
+
     this.mlflowUrl = mlflow.trackingUri;
     this.monitorUrl = monitor.url;
+    this.apiUrl = api.url;
+    this.apiAdminPassword = api.adminPassword;
     this.prometheusUrl = monitoring.prometheusUrl;
     this.grafanaUrl = monitoring.grafanaUrl;
     this.grafanaAdminSecret = pulumi.interpolate`${mns}/${monitoring.grafanaAdminSecretName}`;
-    this.servingApiKeys = pulumi.secret(pulumi.all(apiKeys));
+    this.servingApiKeys = pulumi.secret(pulumi.all(Object.fromEntries(args.serving.clients.filter((c) => c.name !== PLATFORM_API_CLIENT).map((c) => [c.name, apiKeys[c.name]]))));
     this.monitorFeedbackToken = pulumi.secret(monitorTokens.feedback);
     this.monitorReadToken = pulumi.secret(monitorTokens.read);
     if (args.ingress) {
@@ -313,6 +361,6 @@ export class Platform extends pulumi.ComponentResource {
       );
       Object.assign(this.publicUrls, ingress.urls);
     }
-    this.registerOutputs({ mlflowUrl: this.mlflowUrl, servingUrls: this.servingUrls, monitorUrl: this.monitorUrl });
+    this.registerOutputs({ mlflowUrl: this.mlflowUrl, servingUrls: this.servingUrls, monitorUrl: this.monitorUrl, apiUrl: this.apiUrl });
   }
 }

@@ -10,7 +10,7 @@ export interface ServiceMonitorArgs {
   /** Name of the Service port serving /metrics. */
   port: string;
   /** `mlops_component` on every target: the alert rules select on it. */
-  component: "serving" | "drift" | "monitor" | "mlflow";
+  component: "serving" | "drift" | "monitor" | "mlflow" | "api";
   /** `mlops_model` on every target (serving and drift). */
   model?: string;
   /** A `kubernetes.io/basic-auth` Secret in the same namespace, when /metrics needs a login (MLflow). */

@@ -2,6 +2,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Toleration } from "../contracts";
 import { MONITOR_NAME, PORTS, driftName, serviceUrl, servingName } from "./constants";
+import { DATABASE_URL_KEY } from "./databases";
 import { createHttpWorkload, secretEnv, type HttpWorkload } from "./http-workload";
 import type { ResourceSpec } from "./pod";
 
@@ -30,7 +31,7 @@ export interface MlflowAccess {
   credentialsSecret: pulumi.Input<string>;
 }
 
-function mlflowEnv(access: MlflowAccess): EnvVar[] {
+export function mlflowEnv(access: MlflowAccess): EnvVar[] {
   return [
     { name: "MLFLOW_TRACKING_URI", value: access.trackingUri },
     secretEnv("MLFLOW_TRACKING_USERNAME", access.credentialsSecret, "username"),
@@ -38,7 +39,8 @@ function mlflowEnv(access: MlflowAccess): EnvVar[] {
   ];
 }
 
-interface CommonArgs {
+/** What every workload of ours takes (serving, drift, the monitor, the platform API). */
+export interface CommonArgs {
   namespace: pulumi.Input<string>;
   namespaceName: string;
   image: string;
@@ -276,7 +278,7 @@ export class QualityMonitor extends pulumi.ComponentResource {
       replicas: args.replicas,
       resources: args.resources,
       env: [
-        secretEnv("DATABASE_URL", args.databaseSecretName, "database-url"),
+        secretEnv("DATABASE_URL", args.databaseSecretName, DATABASE_URL_KEY),
         { name: "RETENTION_DAYS", value: String(args.retentionDays) },
         { name: "ALERT_PORT", value: String(PORTS.alerts) },
         ...(args.alertActionsSecretName ? [secretEnv("ALERT_ACTIONS", args.alertActionsSecretName, "alert-actions")] : []),

@@ -8,7 +8,7 @@
 # usage: scripts/ci/pin-images.sh <org/stack> <commit-sha> [--digests]
 set -euo pipefail
 stack=$1 sha=$2 mode=${3:-}
-services=(serving drift monitor mlflow)
+services=(serving drift monitor api mlflow)
 pulumi stack select "$stack"
 registry=$(bash "$(dirname "$0")/stack-registry.sh" "$stack")
 

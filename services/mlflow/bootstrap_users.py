@@ -8,13 +8,17 @@ MLOPS_MLFLOW_USERS, a JSON list:
       "permissions": [{"model": "fraud-detector", "permission": "READ", "artifactsPermission": "READ"}]}]
 
 Passwords come from the named environment variables (Kubernetes Secrets), never from the spec.
+A user may also carry `"allModels": {"permission": "MANAGE", "artifactsPermission": "READ"}`: that
+grant on every registered model of the registry, listed on each run (registered-models/search), so an
+account that works on the whole registry (the platform API) reaches models people register directly
+in MLflow within one CronJob period; `permissions` entries win for the models they name.
 The server's default permission is NO_PERMISSIONS, so these grants are all a service account has.
 `artifactsPermission` is for accounts that download a model's files: MLflow's artifact proxy
 authorizes a download by the experiment holding the files, not by the registered model, so the
 account also gets that permission on every experiment holding a version of the model (found from
 each version's download URI, `mlflow-artifacts:/<experiment id>/...`); the CronJob follows new versions.
 It uses MLflow's REST API only (users/create, users/update-password,
-registered-models/permissions/create|update, model-versions/search, model-versions/get-download-uri,
+registered-models/permissions/create|update, registered-models/search, model-versions/search, model-versions/get-download-uri,
 experiments/permissions/create|update), with the standard library, so it runs in the MLflow
 image as is. A model that is not registered yet is reported and skipped: the CronJob grants it later.
 Exit 0 when every user exists with its password and every permission of a registered model is set.
@@ -113,7 +117,11 @@ def parse_spec(raw: str, env: dict) -> list:
                 raise BootstrapError(f"{where}.permissions[{j}]: expected {{model, permission}} with permission one of {sorted(PERMISSIONS)}")
             if "artifactsPermission" in p and p["artifactsPermission"] not in PERMISSIONS:
                 raise BootstrapError(f"{where}.permissions[{j}].artifactsPermission: expected one of {sorted(PERMISSIONS)}")
-        users.append({"username": user["username"], "password": env[password_env], "permissions": perms})
+        all_models = user.get("allModels")
+        if all_models is not None:
+            if not isinstance(all_models, dict) or all_models.get("permission") not in PERMISSIONS or all_models.get("artifactsPermission", "READ") not in PERMISSIONS:
+                raise BootstrapError(f"{where}.allModels: expected {{permission, artifactsPermission?}} with permissions one of {sorted(PERMISSIONS)}")
+        users.append({"username": user["username"], "password": env[password_env], "permissions": perms, "allModels": all_models})
     return users
 
 
@@ -177,6 +185,31 @@ def model_experiments(api: MlflowAuthApi, model: str) -> list:
             return sorted(found, key=int)
 
 
+def registered_models(api: MlflowAuthApi) -> list:
+    """Every registered model's name, every page of them."""
+    names = []
+    page_token = None
+    while True:
+        query = {"max_results": "1000", **({"page_token": page_token} if page_token else {})}
+        status, body = api.call("GET", "/api/2.0/mlflow/registered-models/search", query=query)
+        if status != 200:
+            raise _fail("listing the registered models", status, body)
+        names.extend(m["name"] for m in body.get("registered_models", []) if isinstance(m, dict) and m.get("name"))
+        page_token = body.get("next_page_token")
+        if not page_token:
+            return names
+
+
+def with_all_models(user: dict, all_names: list) -> list:
+    """The user's permissions, plus its allModels grant on each registered model they do not name."""
+    grant = user.get("allModels")
+    if not grant:
+        return user["permissions"]
+    named = {p["model"] for p in user["permissions"]}
+    extra = [{"model": name, "permission": grant["permission"], **({"artifactsPermission": grant["artifactsPermission"]} if grant.get("artifactsPermission") else {})} for name in all_names if name not in named]
+    return user["permissions"] + extra
+
+
 def ensure_experiment_permission(api: MlflowAuthApi, username: str, experiment_id: str, permission: str) -> str:
     body_in = {"experiment_id": experiment_id, "username": username, "permission": permission}
     status, body = api.call("POST", "/api/2.0/mlflow/experiments/permissions/create", body_in)
@@ -198,9 +231,10 @@ def run(env: dict) -> int:
     api.wait_ready(float(env.get("MLOPS_WAIT_SECONDS", "300")))
     pending = 0
     experiments = {}  # model -> its experiments, looked up once per run
+    all_names = registered_models(api) if any(u.get("allModels") for u in users) else []
     for user in users:
         log("user", username=user["username"], result=ensure_user(api, user["username"], user["password"]))
-        for p in user["permissions"]:
+        for p in with_all_models(user, all_names):
             result = ensure_permission(api, user["username"], p["model"], p["permission"])
             pending += result == "pending"
             log("permission", username=user["username"], model=p["model"], permission=p["permission"], result=result)

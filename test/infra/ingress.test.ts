@@ -37,7 +37,7 @@ beforeAll(async () => {
 const ingressConfig = (stack: string) => parse(readFileSync(path.resolve(__dirname, `../../Pulumi.${stack}.yaml`), "utf8")).config["mlops:ingress"];
 const configuredHosts = (stack: string): string[] => {
   const h = ingressConfig(stack).hosts;
-  return [h.mlflow, h.grafana, ...Object.values(h.serving ?? {})].filter(Boolean) as string[];
+  return [h.mlflow, h.grafana, h.api, ...Object.values(h.serving ?? {})].filter(Boolean) as string[];
 };
 const objectsOf = (stack: string) => toObjects(plans[stack].resources);
 const kinds = (stack: string, kind: string) => objectsOf(stack).filter((o) => o.kind === kind);

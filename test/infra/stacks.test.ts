@@ -99,8 +99,10 @@ describe.each(STACKS)("stack %s", (stack) => {
       "svc-drift": ["READ"],
       "svc-monitor": ["EDIT"],
       "svc-metrics": [],
+      // The platform API moves aliases, sets tags, creates and deletes registered models.
+      "svc-api": ["MANAGE"],
     });
-    expect(r.secretOutputs).toEqual(expect.arrayContaining(["servingApiKeys", "monitorFeedbackToken", "monitorReadToken"]));
+    expect(r.secretOutputs).toEqual(expect.arrayContaining(["servingApiKeys", "monitorFeedbackToken", "monitorReadToken", "apiAdminPassword"]));
   });
 
   test("every cloud resource sits inside the cloud's Foundation component", () => {

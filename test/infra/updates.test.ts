@@ -107,13 +107,15 @@ describe("images in prod", () => {
   test("a deployment with the stack file's placeholder digests is refused, naming each image and how CI pins them", async () => {
     const error = await runProgram({ stack: "prod", preview: false }).catch((e) => e);
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error.problems).toHaveLength(4);
+    // serving, drift, monitor, the platform API and MLflow.
+    expect(error.problems).toHaveLength(5);
+    expect(error.problems.map((p: string) => /^mlops:images\.(\w+)\.digest/.exec(p)?.[1])).toEqual(["serving", "drift", "monitor", "api", "mlflow"]);
     expect(error.problems[0]).toMatch(/^mlops:images\.serving\.digest: got "pinned-by-ci"; a real deployment needs the digest of an image that exists\. .*scripts\/ci\/pin-images\.sh/);
   });
 
   test("with pinned digests the same deployment goes ahead and pulls exactly them", async () => {
     const digest = `sha256:${"ab".repeat(32)}`;
-    const images = { ...stackConfig("prod", "mlops:images"), serving: { digest }, drift: { digest }, monitor: { digest }, mlflow: { digest } };
+    const images = { ...stackConfig("prod", "mlops:images"), serving: { digest }, drift: { digest }, monitor: { digest }, api: { digest }, mlflow: { digest } };
     // A real deployment also needs the receivers' credentials (Pulumi secrets of the stack, not in its file).
     const alerting = stackConfig("prod", "mlops:alerting") as { receivers: { pagerduty?: Record<string, string>; slack?: Record<string, string> }[] };
     for (const r of alerting.receivers) {
@@ -123,6 +125,8 @@ describe("images in prod", () => {
     const r = await runProgram({ stack: "prod", preview: false, overrides: { "mlops:images": JSON.stringify(images) }, secretOverrides: { "mlops:alerting": JSON.stringify(alerting) } });
     const serving = ofType(r, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === "serving-fraud-detector")!;
     expect(serving.inputs.spec.template.spec.containers[0].image).toMatch(new RegExp(`/serving:0\\.1\\.0@${digest}$`));
+    const api = ofType(r, "kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === "platform-api")!;
+    expect(api.inputs.spec.template.spec.containers[0].image).toMatch(new RegExp(`/api:0\\.1\\.0@${digest}$`));
   });
 });
 

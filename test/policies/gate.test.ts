@@ -146,6 +146,37 @@ const mistakes: [string, string, (prod: PlanResult) => { plan: PlanResult; resou
     const d = find(p, DEPLOYMENT, "serving-fraud-detector");
     return { plan: mutated(p, d, (x) => (container(x).env.find((e: { name: string }) => e.name === "MODEL_URI").value = "s3://bucket/fraud/model.onnx")), resource: d.urn };
   }],
+  // The platform API is covered by the existing workload rules, no rule of its own: its credentials as
+  // literals, its PDB or its digest gone are each caught.
+  ...(["JWT_SIGNING_KEY", "ADMIN_PASSWORD", "SERVING_API_KEY", "MONITOR_FEEDBACK_TOKEN"].map((name) => [
+    `the platform API's ${name} as an env literal`,
+    "workloads-no-secret-literals",
+    (p: PlanResult) => {
+      const api = find(p, DEPLOYMENT, "platform-api");
+      const literal = (d: Record<string, any>) => {
+        const e = container(d).env.find((x: { name: string }) => x.name === name);
+        delete e.valueFrom;
+        e.value = "a-literal-secret-value-0123456789abcdef";
+      };
+      return { plan: mutated(p, api, literal), resource: api.urn };
+    },
+  ]) as typeof mistakes),
+  ["the platform API's DATABASE_URL as a literal connection string", "workloads-no-secret-literals", (p) => {
+    const api = find(p, DEPLOYMENT, "platform-api");
+    const literal = { name: "DATABASE_URL", value: "postgresql://mlops_api:s3cret@db.internal:5432/api?sslmode=require" };
+    return { plan: mutated(p, api, (d) => (container(d).env = container(d).env.map((e: { name: string }) => (e.name === "DATABASE_URL" ? literal : e)))), resource: api.urn };
+  }],
+  ["the platform API without its PodDisruptionBudget", "workloads-replicas-and-pdb", (p) => {
+    return { plan: without(p, find(p, "kubernetes:policy/v1:PodDisruptionBudget", "platform-api")), resource: find(p, DEPLOYMENT, "platform-api").urn };
+  }],
+  ["the platform API's image by tag only", "workloads-image-provenance", (p) => {
+    const api = find(p, DEPLOYMENT, "platform-api");
+    return { plan: mutated(p, api, (d) => (container(d).image = container(d).image.replace(/@sha256:[0-9a-f]+$/, ""))), resource: api.urn };
+  }],
+  ["the platform API running as root", "workloads-non-root", (p) => {
+    const api = find(p, DEPLOYMENT, "platform-api");
+    return { plan: mutated(p, api, (d) => (container(d).securityContext = { ...container(d).securityContext, runAsNonRoot: false, runAsUser: 0 })), resource: api.urn };
+  }],
   ["a multi-replica workload whose PodDisruptionBudget was removed", "workloads-replicas-and-pdb", (p) => {
     return { plan: without(p, find(p, "kubernetes:policy/v1:PodDisruptionBudget", "serving-fraud-detector")), resource: find(p, DEPLOYMENT, "serving-fraud-detector").urn };
   }],

@@ -217,7 +217,7 @@ describe("deploy.yml", () => {
 
   test("builds every service image once and pushes it, tagged with the commit SHA, to every registry", () => {
     const job = deploy.jobs.images;
-    expect(job.strategy.matrix.service).toEqual(["serving", "drift", "monitor", "mlflow"]);
+    expect(job.strategy.matrix.service).toEqual(["serving", "drift", "monitor", "api", "mlflow"]);
     const builds = stepsUsing(job, "docker/build-push-action");
     expect(builds).toHaveLength(1);
     expect(builds[0].with).toMatchObject({
@@ -426,7 +426,7 @@ ${manifests}
 esac`,
     });
   }
-  const SERVICES = ["serving", "drift", "monitor", "mlflow"];
+  const SERVICES = ["serving", "drift", "monitor", "api", "mlflow"];
   const sets = (calls: string[]) => calls.filter((c) => c.startsWith("pulumi config set"));
 
   test("--digests: each image's digest as its registry reports it (mlops:images.registry first), then the tag", () => {
@@ -445,7 +445,8 @@ esac`,
       const { bin, calls } = clis({ outputRegistry: registry, images: SERVICES.map((s) => `${registry}/${s}:${SHA}`) });
       const r = run(["scripts/ci/pin-images.sh", "org/prod", SHA, "--digests"], { bin });
       expect(r.status).toBe(0);
-      expect(sets(calls())).toHaveLength(5);
+      // The tag, then a digest per image.
+      expect(sets(calls())).toHaveLength(1 + SERVICES.length);
       expect(r.stdout).toContain(`${registry}/serving:${SHA}@${digestOf("serving")}`);
     }
   });

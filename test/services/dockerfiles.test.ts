@@ -52,7 +52,7 @@ function contextSources(ins: Instruction[], vars: Record<string, string>): strin
 }
 
 /** The Node services' one Dockerfile, and the services the deploy workflow builds with it. */
-const NODE_SERVICES = ["serving", "drift", "monitor"];
+const NODE_SERVICES = ["serving", "drift", "monitor", "api"];
 
 describe("services/Dockerfile (one file for the Node services, ARG SERVICE)", () => {
   const ins = instructions(read("services/Dockerfile"));

@@ -146,7 +146,7 @@ describe("mlops:alerting", () => {
   const pinnedImages = JSON.stringify({
     registry: "123456789012.dkr.ecr.us-west-2.amazonaws.com/mlops",
     tag: "0.1.0",
-    ...Object.fromEntries(["serving", "drift", "monitor", "mlflow"].map((i) => [i, { digest: `sha256:${"a".repeat(64)}` }])),
+    ...Object.fromEntries(["serving", "drift", "monitor", "api", "mlflow"].map((i) => [i, { digest: `sha256:${"a".repeat(64)}` }])),
   });
   async function problems(options: Parameters<typeof runProgram>[0]): Promise<string[]> {
     try {

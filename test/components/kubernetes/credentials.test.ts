@@ -139,8 +139,10 @@ describe("serving's API keys per client", () => {
   test("by default one client, `default`: inference is always authenticated; its key is a secret stack output", async () => {
     const p = await planStack("prod");
     const file = JSON.parse(named(p.objects, "Secret", "serving-api-keys").stringData["keys.json"]);
-    expect(file).toEqual({ keys: [{ name: "default", key: expect.any(String) }] });
+    // The platform API is one more client, added by the platform; its key is not handed out.
+    expect(file).toEqual({ keys: [{ name: "default", key: expect.any(String) }, { name: "platform-api", key: expect.any(String) }] });
     expect(file.keys[0].key.length).toBeGreaterThanOrEqual(16);
+    expect(file.keys[1].key).not.toBe(file.keys[0].key);
     expect(p.result.outputs.servingApiKeys).toEqual({ default: file.keys[0].key });
     expect(p.result.secretOutputs).toEqual(expect.arrayContaining(["servingApiKeys", "monitorFeedbackToken", "monitorReadToken"]));
   });
@@ -154,6 +156,7 @@ describe("serving's API keys per client", () => {
     expect(keys).toEqual([
       { name: "storefront", key: expect.any(String), ratePerMinute: 600 },
       { name: "batch-scoring", key: expect.any(String) },
+      { name: "platform-api", key: expect.any(String) },
     ]);
     expect(keys[0].key).not.toBe(keys[1].key);
     expect(p.result.outputs.servingApiKeys).toEqual({ storefront: keys[0].key, "batch-scoring": keys[1].key });

@@ -115,7 +115,7 @@ describe("on a foundation with ACME DNS-01 (the prod config: letsencrypt, a zone
   test("one Ingress per host: its class, TLS for exactly its host, routing by host only, the redirect forced, its authentication named", () => {
     const list = ingresses(p.objects);
     // The prod stack exposes one of its two models: churn-predictor has no host, so no Ingress.
-    expect(list.map((i) => i.spec.rules[0].host).sort()).toEqual(["fraud-detector.ml.acme.example", "grafana.ml.acme.example", "mlflow.ml.acme.example"]);
+    expect(list.map((i) => i.spec.rules[0].host).sort()).toEqual(["api.ml.acme.example", "fraud-detector.ml.acme.example", "grafana.ml.acme.example", "mlflow.ml.acme.example"]);
     for (const i of list) {
       expect(i.spec.ingressClassName).toBe(INGRESS_NGINX.className);
       expect(i.spec.defaultBackend).toBeUndefined();
@@ -126,11 +126,15 @@ describe("on a foundation with ACME DNS-01 (the prod config: letsencrypt, a zone
     const grafana = list.find((i) => i.metadata.name === "grafana")!;
     expect(grafana.metadata.namespace).toBe("monitoring");
     expect(grafana.spec.rules[0].http.paths[0].backend.service).toEqual({ name: "kube-prometheus-stack-grafana", port: { number: 80 } });
+    const api = list.find((i) => i.metadata.name === "platform-api")!;
+    expect(api.metadata.namespace).toBe("mlops");
+    expect(api.spec.rules[0].http.paths[0].backend.service).toEqual({ name: "platform-api", port: { number: 8080 } });
+    expect(api.metadata.annotations!["nginx.ingress.kubernetes.io/proxy-body-size"]).toBe("8m");
   });
 
   test("a Certificate per host from the ACME ClusterIssuer, in the Ingress's namespace, named as the Ingress's secret", () => {
     const certs = certificates(p.objects).filter((c) => c.metadata.namespace !== CERT_MANAGER.namespace);
-    expect(certs).toHaveLength(3);
+    expect(certs).toHaveLength(4);
     for (const i of ingresses(p.objects)) {
       const cert = certs.find((c) => c.spec.secretName === i.spec.tls[0].secretName)!;
       expect(cert.metadata.namespace).toBe(i.metadata.namespace);
@@ -251,6 +255,14 @@ describe("network policies: the controller reaches exactly the exposed services'
     // Clients reach the controller on 443 (and 80, which only redirects, in dev); nobody reaches the platform through its namespace.
     expect([c.allowed(internet, controller, 443), c.allowed(internet, controller, 80), c.allowed(internet, controller, 10254)]).toEqual([true, true, false]);
     expect(c.allowed(stranger, mlflow, 5000)).toBe(false);
+  });
+
+  test("the platform API: reached by the controller on 8080 only when hosts.api exposes it, never on its metrics port", async () => {
+    const api = pod("api", "mlops", { "app.kubernetes.io/name": "api", "app.kubernetes.io/instance": "platform-api" });
+    const exposed = clusterOf((await planOnFakeFoundation("prod")).objects);
+    expect([exposed.allowed(controller, api, 8080), exposed.allowed(controller, api, 9090)]).toEqual([true, false]);
+    const hidden = clusterOf((await devWithIngress()).objects);
+    expect(hidden.allowed(controller, api, 8080)).toBe(false);
   });
 
   test("only the configured endpoints: without a Grafana host the controller cannot reach Grafana; prod does not even admit port 80", async () => {

@@ -66,16 +66,22 @@ function expectedFlows(args: ExpectedArgs): string[] {
   const tcp = (from: string, to: string, ...ports: number[]) => ports.forEach((p) => f.push(`${from} -> ${to}:${p}/TCP`));
   const jobs = ["db-init", "mlflow-db-upgrade", "mlflow-bootstrap-users", "mlflow-grant-permissions"];
   const monitoringPods = MONITORING_PODS.map((p) => p.id);
-  const platformPods = ["mlflow", "monitor", ...jobs, ...args.models.flatMap((m) => [`serving-${m.name}`, ...(m.drift ? [`drift-${m.name}`] : [])])];
+  const platformPods = ["mlflow", "monitor", "platform-api", ...jobs, ...args.models.flatMap((m) => [`serving-${m.name}`, ...(m.drift ? [`drift-${m.name}`] : [])])];
   for (const pod of [...platformPods, ...monitoringPods]) f.push(`${pod} -> kube-dns:53/TCP`, `${pod} -> kube-dns:53/UDP`);
-  // Entry points, for namespaces labelled as clients only.
-  tcp("client", "monitor", 8080);
+  // Entry points, for namespaces labelled as clients only: the platform API (the front door), MLflow,
+  // Grafana and serving (below); the monitor only through the API.
+  tcp("client", "platform-api", 8080);
   tcp("client", "mlflow", 5000);
   tcp("client", "grafana", 3000);
   // MLflow: its database and bucket (outside the cluster), and who may call it.
   tcp("mlflow", "external", 443, 5432);
   tcp("monitor", "mlflow", 5000);
   tcp("monitor", "external", 5432);
+  // The platform API: the registry, the monitor, its database, its users' webhooks (HTTPS anywhere).
+  tcp("platform-api", "mlflow", 5000);
+  tcp("platform-api", "monitor", 8080);
+  tcp("platform-api", "external", 443, 5432);
+  tcp("prometheus", "platform-api", 9090);
   if (args.monitorWebhooks) tcp("monitor", "external", 443);
   tcp("db-init", "external", 5432);
   tcp("mlflow-db-upgrade", "external", 5432);
@@ -84,12 +90,14 @@ function expectedFlows(args: ExpectedArgs): string[] {
   for (const m of args.models) {
     const serving = `serving-${m.name}`;
     tcp("client", serving, 8080);
+    tcp("platform-api", serving, 8080);
     tcp(serving, "monitor", 8080);
     tcp(serving, "mlflow", 5000);
     tcp("prometheus", serving, 9090);
     if (m.drift) {
       const drift = `drift-${m.name}`;
       tcp(serving, drift, 8080);
+      tcp("platform-api", drift, 8080);
       tcp(drift, "mlflow", 5000);
       tcp("prometheus", drift, 9090);
       if (m.driftWebhook) tcp(drift, "external", 443);
@@ -174,7 +182,18 @@ describe("network policies allow exactly the listed flows", () => {
       const flows = allowedFlows(objects);
       expect(flows.filter((f) => f.includes("-> monitor:8081/"))).toEqual(["alertmanager -> monitor:8081/TCP"]);
       expect(flows).not.toContain("alertmanager -> monitor:8080/TCP");
-      expect(flows).toContain("client -> monitor:8080/TCP");
+      expect(flows).not.toContain("client -> monitor:8080/TCP");
+      expect(flows).toContain("platform-api -> monitor:8080/TCP");
+    }
+  });
+
+  test("from outside the namespace, among the platform's services only the API is reachable (and serving, for clients of its protocols); an unlabelled namespace reaches nothing", async () => {
+    for (const { objects } of [await planStack("dev"), await planStack("prod")]) {
+      const flows = allowedFlows(objects);
+      const targets = (from: string) => [...new Set(flows.filter((f) => f.startsWith(`${from} -> `)).map((f) => /-> ([^:]+):/.exec(f)![1]))].sort();
+      const services = targets("client").filter((t) => !["mlflow", "grafana"].includes(t));
+      expect(services).toEqual(["platform-api", ...services.filter((t) => t.startsWith("serving-"))].sort());
+      expect(targets("stranger")).toEqual([]);
     }
   });
 

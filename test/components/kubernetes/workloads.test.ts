@@ -22,9 +22,9 @@ describe("prod: two models, highly available", () => {
     plan = await planStack("prod");
   });
 
-  test("two models in config give two serving and two drift deployments, one monitor, one MLflow", () => {
+  test("two models in config give two serving and two drift deployments, one monitor, one MLflow, one platform API", () => {
     const names = byKind(plan.objects, "Deployment").map((d) => d.metadata.name).sort();
-    expect(names).toEqual(["drift-churn-predictor", "drift-fraud-detector", "mlflow", "monitor", "serving-churn-predictor", "serving-fraud-detector"]);
+    expect(names).toEqual(["drift-churn-predictor", "drift-fraud-detector", "mlflow", "monitor", "platform-api", "serving-churn-predictor", "serving-fraud-detector"]);
     const components = Object.fromEntries(plan.resources.filter((r) => r.type.startsWith("mlops:kubernetes:")).map((r) => [r.name, r.type]));
     expect(Object.values(components).filter((t) => t === "mlops:kubernetes:ModelServing")).toHaveLength(2);
     expect(Object.values(components).filter((t) => t === "mlops:kubernetes:DriftDetector")).toHaveLength(2);
@@ -199,6 +199,7 @@ describe("prod: two models, highly available", () => {
       "ServiceMonitor/drift-fraud-detector",
       "ServiceMonitor/mlflow",
       "ServiceMonitor/monitor",
+      "ServiceMonitor/platform-api",
       "ServiceMonitor/serving-churn-predictor",
       "ServiceMonitor/serving-fraud-detector",
     ]);
@@ -305,25 +306,38 @@ describe("MLflow", () => {
         ],
       },
       { username: "svc-metrics", passwordEnv: "USER_PASSWORD_3", permissions: [] },
+      {
+        username: "svc-api",
+        passwordEnv: "USER_PASSWORD_4",
+        // MANAGE (it deletes registered models) and the files of the candidates its deploy gate runs,
+        // on the served models now and on every registered model at each reconcile.
+        permissions: [
+          { model: "fraud-detector", permission: "MANAGE", artifactsPermission: "READ" },
+          { model: "churn-predictor", permission: "MANAGE", artifactsPermission: "READ" },
+        ],
+        allModels: { permission: "MANAGE", artifactsPermission: "READ" },
+      },
     ]);
     expect(e.USER_PASSWORD_2).toEqual(secretRef("mlflow-user-monitor", "password"));
     expect(e.MLFLOW_TRACKING_USERNAME).toEqual(secretRef("mlflow-admin", "username"));
     expect(dependsOn(job, plan, "Deployment", "mlflow")).toBe(true);
-    for (const d of ["serving-fraud-detector", "drift-fraud-detector", "monitor"]) expect(dependsOn(named(plan.objects, "Deployment", d), plan, "Job", "mlflow-bootstrap-users-")).toBe(true);
+    for (const d of ["serving-fraud-detector", "drift-fraud-detector", "monitor", "platform-api"]) expect(dependsOn(named(plan.objects, "Deployment", d), plan, "Job", "mlflow-bootstrap-users-")).toBe(true);
     const cron = named(plan.objects, "CronJob", "mlflow-grant-permissions");
     expect(cron.spec.jobTemplate.spec.template.spec.containers[0].env).toEqual(job.spec.template.spec.containers[0].env);
   });
 
-  test("the databases Job creates MLflow's and the monitor's databases with their own roles", () => {
+  test("the databases Job creates MLflow's, the monitor's and the platform API's databases with their own roles", () => {
     const job = byKind(plan.objects, "Job").find((j) => j.metadata.name.startsWith("db-init-"))!;
     const e = env(job);
     expect(JSON.parse(e.MLOPS_DATABASES)).toEqual([
       { database: "mlflow", owner: "mlops_mlflow", passwordEnv: "MLFLOW_DB_PASSWORD" },
       { database: "mlflow_auth", owner: "mlops_mlflow", passwordEnv: "MLFLOW_DB_PASSWORD" },
       { database: "monitor", owner: "mlops_monitor", passwordEnv: "MONITOR_DB_PASSWORD" },
+      { database: "api", owner: "mlops_api", passwordEnv: "API_DB_PASSWORD" },
     ]);
     expect(e.PGPASSWORD).toEqual(secretRef("postgres-admin", "PGPASSWORD"));
-    expect(dependsOn(named(plan.objects, "Deployment", "monitor"), plan, "Job", "db-init-")).toBe(true);
+    expect(e.API_DB_PASSWORD).toEqual(secretRef("postgres-platform-roles", "API_DB_PASSWORD"));
+    for (const d of ["monitor", "platform-api"]) expect(dependsOn(named(plan.objects, "Deployment", d), plan, "Job", "db-init-")).toBe(true);
   });
 });
 

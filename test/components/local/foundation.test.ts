@@ -137,7 +137,7 @@ describe("the namespace of the foundation's pieces", () => {
     const cluster = new Cluster([...platformPolicies, ...ours], { [DATA_NAMESPACE]: {}, mlops: {}, monitoring: {} });
     const postgres: Endpoint = { id: "postgres", namespace: DATA_NAMESPACE, labels: statefulSet(kind).spec.template.metadata.labels };
     const pod = (name: string, instance = name): Endpoint => ({ id: name, namespace: "mlops", labels: { "app.kubernetes.io/name": name, "app.kubernetes.io/instance": instance } });
-    for (const client of [pod("mlflow"), pod("monitor"), pod("db-init", "platform-databases"), pod("mlflow-db-upgrade")]) expect([client.id, cluster.allowed(client, postgres, 5432)]).toEqual([client.id, true]);
+    for (const client of [pod("mlflow"), pod("monitor"), pod("api", "platform-api"), pod("db-init", "platform-databases"), pod("mlflow-db-upgrade")]) expect([client.id, cluster.allowed(client, postgres, 5432)]).toEqual([client.id, true]);
     for (const other of [pod("serving", "serving-m"), pod("drift", "drift-m")]) expect([other.id, cluster.allowed(other, postgres, 5432)]).toEqual([other.id, false]);
   });
 

@@ -121,6 +121,12 @@ class FakeMlflowAuth {
         const page = all.slice(at, at + 1).map(({ version, source }) => ({ name, version, source }));
         return send(200, { model_versions: page, ...(at + 1 < all.length ? { next_page_token: String(at + 1) } : {}) });
       }
+      case "GET /api/2.0/mlflow/registered-models/search": {
+        // One model per page, so the script must follow next_page_token.
+        const all = [...this.models];
+        const at = Number(query.page_token ?? 0);
+        return send(200, { registered_models: all.slice(at, at + 1).map((name) => ({ name })), ...(at + 1 < all.length ? { next_page_token: String(at + 1) } : {}) });
+      }
       case "GET /api/2.0/mlflow/model-versions/get-download-uri": {
         const v = (this.versions[query.name] ?? []).find((x) => x.version === query.version);
         return v ? send(200, { artifact_uri: v.downloadUri }) : error(404, "RESOURCE_DOES_NOT_EXIST", "no such version");
@@ -225,6 +231,24 @@ describe("bootstrap_users.py creates the service accounts and their model permis
     const second = await runPython([script("bootstrap_users.py")], env());
     expect(second.code).toBe(0);
     expect(Object.fromEntries(mlflow.experimentPermissions)).toEqual({ "3/svc-serving": "READ", "12/svc-serving": "READ", "15/svc-serving": "READ" });
+  });
+
+  test("allModels: the platform API's account gets its grant on every registered model, every page, including models registered later", async () => {
+    const api = [{ username: "svc-api", passwordEnv: "P0", permissions: [{ model: "fraud-detector", permission: "MANAGE", artifactsPermission: "READ" }], allModels: { permission: "MANAGE", artifactsPermission: "READ" } }];
+    mlflow.models.add("people-model");
+    const first = await runPython([script("bootstrap_users.py")], env({ MLOPS_MLFLOW_USERS: JSON.stringify(api) }));
+    expect(first.code).toBe(0);
+    expect(Object.fromEntries(mlflow.permissions)).toEqual({ "fraud-detector/svc-api": "MANAGE", "people-model/svc-api": "MANAGE" });
+    // A model registered directly in MLflow afterwards: the next reconcile grants it.
+    mlflow.models.add("later-model");
+    const second = await runPython([script("bootstrap_users.py")], env({ MLOPS_MLFLOW_USERS: JSON.stringify(api) }));
+    expect(second.code).toBe(0);
+    expect(mlflow.permissions.get("later-model/svc-api")).toBe("MANAGE");
+    expect(events(second.stdout).at(-1)).toEqual({ event: "done", users: 1, pendingPermissions: 0 });
+    const bad = [{ ...api[0], allModels: { permission: "OWNER" } }];
+    const refused = await runPython([script("bootstrap_users.py")], env({ MLOPS_MLFLOW_USERS: JSON.stringify(bad) }));
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain("MLOPS_MLFLOW_USERS[0].allModels: expected");
   });
 
   test("a bad artifactsPermission is refused before any call", async () => {
