@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The registry a stack pulls its images from, <registry>/<serving|drift|monitor|mlflow>: the stack's
+# The registry a stack pulls its images from, <registry>/<serving|drift|monitor|api|mlflow>: the stack's
 # `mlops:images.registry`, else its `imageRegistry` output (the registry its foundation created: ECR,
 # Artifact Registry or ACR). Prints nothing when there is neither (a first deploy without the setting).
 # Cloud-neutral: only the Pulumi CLI. Used by pin-images.sh and by the deploy jobs' registry logins.

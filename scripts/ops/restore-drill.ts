@@ -1,6 +1,6 @@
 /**
  * The restore drill (docs/restore.md): from a stack's outputs (`pulumi stack output --json`), the exact
- * commands that restore MLflow's and the monitor's databases to a point in time beside the source, and
+ * commands that restore MLflow's, the monitor's and the platform API's databases to a point in time beside the source, and
  * the cluster's objects (Velero) into a fresh stack, then verify, measure what was lost, and clean up.
  *
  *   pulumi stack output --json --stack prod > prod.json
@@ -82,7 +82,7 @@ export interface DrillPlan {
 export class DrillError extends Error {}
 
 /** The platform's databases on the foundation's server (components/kubernetes/databases.ts DATABASES). */
-const DATABASES = ["mlflow", "mlflow_auth", "monitor"];
+const DATABASES = ["mlflow", "mlflow_auth", "monitor", "api"];
 /** The user MLflow's image runs as (services/mlflow/Dockerfile), for the verification pod. */
 const MLFLOW_UID = 10001;
 const SUFFIX_OF_PLATFORM_SCHEDULE = /-platform$/;
@@ -187,6 +187,8 @@ function verificationPod(name: string): string {
     ["monitor", "newest prediction event", "SELECT max(received_at) FROM predictions"],
     ["monitor", "newest ground-truth label", "SELECT max(received_at) FROM feedback"],
     ["monitor", "newest alert action", "SELECT max(updated_at) FROM alert_actions"],
+    ["api", "platform API users", "SELECT count(*) FROM users"],
+    ["api", "newest audit entry", "SELECT max(at) FROM audit_log"],
   ];
   const python = [
     "import psycopg2",
@@ -227,7 +229,7 @@ function verifySteps(hostCommand: string, stamp: string): Step[] {
   const k = 'kubectl --kubeconfig "$SOURCE_KUBECONFIG" -n mlops';
   return [
     {
-      title: "Verify: the newest rows of MLflow's and the monitor's databases on the restored server (from the source cluster, which reaches it)",
+      title: "Verify: the newest rows of MLflow's, the monitor's and the platform API's databases on the restored server (from the source cluster, which reaches it)",
       note: "Compare the newest timestamps with the restore time: the gap is what the restore lost (the RPO you measured).",
       commands: [
         `DRILL_DB_HOST=$(${hostCommand})`,
@@ -244,7 +246,7 @@ function verifySteps(hostCommand: string, stamp: string): Step[] {
 function databaseSection(o: DrillOptions, db: Database, sourceStack: string): Section {
   const t = o.restoreTime;
   const steps: Step[] = [];
-  const title = `1. Databases: point-in-time recovery of ${sourceStack}'s server (MLflow's mlflow and mlflow_auth, the monitor's monitor) into a new server beside it`;
+  const title = `1. Databases: point-in-time recovery of ${sourceStack}'s server (MLflow's mlflow and mlflow_auth, the monitor's monitor, the platform API's api) into a new server beside it`;
   if (db.kind === "rds") {
     const target = `${db.instance}-drill-${o.stamp}`;
     if (target.length > 63) throw new DrillError(`the restored instance's identifier ${target} is longer than RDS allows (63): pass a shorter --stamp`);
@@ -490,10 +492,10 @@ function rpoRows(o: DrillOptions, cloud: DrillPlan["cloud"]): RpoRow[] {
   };
   const rows: RpoRow[] = [];
   if (db.kind === "in-cluster") {
-    rows.push({ what: "MLflow's and the monitor's databases", backedUpBy: "nothing automatic: pg_dump when you run it", mayLose: "everything since the last dump" });
+    rows.push({ what: "MLflow's, the monitor's and the platform API's databases", backedUpBy: "nothing automatic: pg_dump when you run it", mayLose: "everything since the last dump" });
   } else {
     rows.push({
-      what: "MLflow's registry and runs, the monitor's events, labels and actions (PostgreSQL)",
+      what: "MLflow's registry and runs, the monitor's events, labels and actions, the platform API's users, audit log and batch jobs (PostgreSQL)",
       backedUpBy: `${pitr[db.kind]}, kept ${db.backupRetentionDays} days`,
       mayLose: "about 5 minutes before the failure (restore to the latest restorable time)",
     });

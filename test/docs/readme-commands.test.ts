@@ -93,6 +93,11 @@ const CLASSIFIED: (Run | Skip)[] = [
   { kind: "skip", match: "npm test", reason: "the whole suite, this test included (about 7 minutes)" },
   { kind: "skip", match: "npm start", reason: "runs the platform until Ctrl-C; test/local/platform.test.ts runs it" },
   { kind: "skip", match: "npm run demo:traffic", reason: "needs a running npm start; test/local/platform.test.ts runs it" },
+  {
+    kind: "skip",
+    match: /^node -r ts-node\/register\/transpile-only packages\/dev-fixtures\/src\/mlflow-registry-server\.ts /,
+    reason: "serves until SIGTERM; test/packages/mlflow-registry.test.ts runs the CLI as a process, npm start runs it",
+  },
   { kind: "skip", match: /^pulumi /, reason: PULUMI },
   { kind: "skip", match: /^kubectl /, reason: CLUSTER },
   { kind: "skip", match: /^export MLFLOW_TRACKING_(URI|USERNAME|PASSWORD)=/, reason: `${CLUSTER}: MLflow's port-forward and its admin secret` },
@@ -235,7 +240,7 @@ test("the READMEs have shell commands, and the parser finds the ones it must", (
   expect(commands.length).toBeGreaterThan(40);
   const keys = commands.map((c) => c.key);
   // a loop is one command; a `\` continuation is joined; output lines after a command are not commands
-  expect(keys).toContain("for svc in serving drift monitor; do docker build -f services/Dockerfile --build-arg SERVICE=$svc -t localhost/mlops/$svc:$TAG .; done");
+  expect(keys).toContain("for svc in serving drift monitor api; do docker build -f services/Dockerfile --build-arg SERVICE=$svc -t localhost/mlops/$svc:$TAG .; done");
   expect(keys.filter((k) => k.startsWith("node -r ts-node/register/transpile-only scripts/render-alert-rules.ts --models "))).toHaveLength(1);
   expect(keys.filter((k) => /^[{["]/.test(k))).toEqual([]);
 });

@@ -92,7 +92,7 @@ describe("the drill's plan per cloud (dry run)", () => {
     const { commands, plan, text } = dryRun("local", undefined, { sourceStack: "local" });
     expect(plan.cloud).toBe("local");
     expect(plan.warnings.join(" ")).toMatch(/keeps no Velero backups and its PostgreSQL has no point-in-time recovery/);
-    for (const db of ["mlflow", "mlflow_auth", "monitor"]) {
+    for (const db of ["mlflow", "mlflow_auth", "monitor", "api"]) {
       expect(commands).toContain(
         `kubectl --context "$(pulumi stack output clusterName --stack local)" -n mlops-data exec statefulset/postgres -c postgres -- sh -c 'pg_dump --format=custom --username="$POSTGRES_USER" --dbname=${db}' > ${db}-20260301t0945.dump`,
       );
