@@ -61,9 +61,17 @@ export function apiKeysFile(clients: ServingClient[], keys: Record<string, strin
 export const PLATFORM_API_CLIENT = API_NAME;
 
 /**
+ * Serving's bucket for the platform API's key. Every person's and application's predictions through the
+ * API share that one key, and the API limits each of them itself (1,000 a minute per principal), so
+ * serving's per-key default (1,000 a minute) would throttle them all together: this is the API's
+ * capacity, not a quota.
+ */
+export const PLATFORM_API_RATE_PER_MINUTE = 600_000;
+
+/**
  * The stack's serving clients plus the platform API's. A stack that lists `platform-api` itself keeps
- * its entry (to set the API's rate: every person's predictions through the API share that one key).
+ * its entry (to set another rate for the API's key).
  */
 export function withPlatformApiClient(clients: ServingClient[]): ServingClient[] {
-  return clients.some((c) => c.name === PLATFORM_API_CLIENT) ? clients : [...clients, { name: PLATFORM_API_CLIENT }];
+  return clients.some((c) => c.name === PLATFORM_API_CLIENT) ? clients : [...clients, { name: PLATFORM_API_CLIENT, ratePerMinute: PLATFORM_API_RATE_PER_MINUTE }];
 }

@@ -140,7 +140,7 @@ describe("serving's API keys per client", () => {
     const p = await planStack("prod");
     const file = JSON.parse(named(p.objects, "Secret", "serving-api-keys").stringData["keys.json"]);
     // The platform API is one more client, added by the platform; its key is not handed out.
-    expect(file).toEqual({ keys: [{ name: "default", key: expect.any(String) }, { name: "platform-api", key: expect.any(String) }] });
+    expect(file).toEqual({ keys: [{ name: "default", key: expect.any(String) }, { name: "platform-api", key: expect.any(String), ratePerMinute: 600_000 }] });
     expect(file.keys[0].key.length).toBeGreaterThanOrEqual(16);
     expect(file.keys[1].key).not.toBe(file.keys[0].key);
     expect(p.result.outputs.servingApiKeys).toEqual({ default: file.keys[0].key });
@@ -156,7 +156,7 @@ describe("serving's API keys per client", () => {
     expect(keys).toEqual([
       { name: "storefront", key: expect.any(String), ratePerMinute: 600 },
       { name: "batch-scoring", key: expect.any(String) },
-      { name: "platform-api", key: expect.any(String) },
+      { name: "platform-api", key: expect.any(String), ratePerMinute: 600_000 },
     ]);
     expect(keys[0].key).not.toBe(keys[1].key);
     expect(p.result.outputs.servingApiKeys).toEqual({ storefront: keys[0].key, "batch-scoring": keys[1].key });
