@@ -13,7 +13,7 @@
  * numbers do not overlap: each run checks and applies only the migrations it is given.
  */
 import { createHash } from "node:crypto";
-import { Pool } from "pg";
+import { Pool, type PoolClient } from "pg";
 import { HttpError } from "./errors";
 import type { Logger } from "./logger";
 
@@ -42,9 +42,7 @@ export async function runMigrations(pool: Pool, migrations: readonly Migration[]
   const versions = migrations.map((m) => m.version);
   const twice = versions.find((v, i) => versions.indexOf(v) !== i);
   if (twice !== undefined) throw new Error(`migration version ${twice} is declared twice`);
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
+  return inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [opts.lockName]);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version    integer PRIMARY KEY,
@@ -67,8 +65,22 @@ export async function runMigrations(pool: Pool, migrations: readonly Migration[]
       await client.query("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", [m.version, m.name, migrationChecksum(m)]);
       applied.push(m.version);
     }
-    await client.query("COMMIT");
     return { applied, version: Math.max(0, ...done.keys(), ...applied) };
+  });
+}
+
+/**
+ * Runs `work` in one transaction on one pooled connection: COMMIT when it resolves, ROLLBACK (and the
+ * error rethrown) when it throws. `begin` chooses the isolation, e.g. a read-only snapshot:
+ * `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`.
+ */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(begin);
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;

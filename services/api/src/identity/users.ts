@@ -4,6 +4,7 @@
  * an active admin (checked under an advisory lock, so two admins demoting each other at once cannot both
  * succeed).
  */
+import { inTransaction } from "@mlops/common";
 import type { Pool, PoolClient } from "pg";
 import { ApiError } from "../http/errors";
 import { permissionsOf, type Environment, type Permission, type Principal, type Role } from "./roles";
@@ -71,20 +72,8 @@ export const userNotFound = (id: number) => new ApiError(404, "USER_NOT_FOUND", 
 const ADMINS_LOCK = "mlops_api.active_admins";
 const UNIQUE_VIOLATION = "23505";
 
-export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
-    const result = await work(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
+/** One transaction on one pooled connection (services/common inTransaction). */
+export const withTransaction = inTransaction;
 
 export class UserStore {
   constructor(private readonly pool: Pool) {}

@@ -10,6 +10,7 @@
  * is conditional on still holding that lease: a worker that lost it (paused past its lease while another
  * took over) writes nothing. Times are the database's (`now()`), so pods' clocks do not matter.
  */
+import { inTransaction } from "@mlops/common";
 import type { Pool, PoolClient } from "pg";
 
 export type JobStatus = "queued" | "running" | "completed" | "failed";
@@ -243,18 +244,20 @@ export class BatchJobStore {
     }
   }
 
+  /** One transaction; a `false` result (the lease was lost) rolls back what the work wrote. */
   private async transaction<T>(work: (c: PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
     try {
-      await c.query("BEGIN");
-      const result = await work(c);
-      await c.query(result === false ? "ROLLBACK" : "COMMIT");
-      return result;
+      return await inTransaction(this.pool, async (c) => {
+        const result = await work(c);
+        if (result === false) throw new LeaseLost();
+        return result;
+      });
     } catch (err) {
-      await c.query("ROLLBACK").catch(() => undefined);
+      if (err instanceof LeaseLost) return false as T;
       throw err;
-    } finally {
-      c.release();
     }
   }
 }
+
+/** Thrown inside a transaction to roll it back when its work answered false. */
+class LeaseLost extends Error {}
