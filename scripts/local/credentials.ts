@@ -21,10 +21,16 @@ export interface LocalCredentials {
   alertReceiverToken: string;
   /** Signs the monitor's retraining calls (the local hook checks it). */
   retrainWebhookSecret: string;
+  /** The platform API's own key at serving (a serving client like the demo). */
+  apiServingKey: string;
+  /** Signs the platform API's access tokens: a new one per start ends the previous start's sessions. */
+  apiJwtKey: string;
 }
 
 /** The client name of the demo's API key, as it appears in serving's logs and events. */
 export const DEMO_CLIENT = "demo";
+/** The platform API's client name at serving. */
+export const API_CLIENT = "platform-api";
 
 const token = () => randomBytes(24).toString("hex");
 
@@ -37,6 +43,8 @@ export function generateCredentials(): LocalCredentials {
     readToken: token(),
     alertReceiverToken: token(),
     retrainWebhookSecret: token(),
+    apiServingKey: token(),
+    apiJwtKey: token(),
   };
 }
 
@@ -48,7 +56,12 @@ export function writeCredentialFiles(configDir: string, c: LocalCredentials): { 
     alertToken: path.join(configDir, "alert-receiver-token"),
   };
   writeFileSync(files.credentials, `${JSON.stringify(c, null, 2)}\n`, { mode: 0o600 });
-  writeFileSync(files.apiKeys, `${JSON.stringify({ keys: [{ name: DEMO_CLIENT, key: c.servingApiKey }] })}\n`, { mode: 0o600 });
+  const keys = [
+    { name: DEMO_CLIENT, key: c.servingApiKey },
+    // Every caller of the API shares its key; the API limits each of them itself (as in the cluster).
+    { name: API_CLIENT, key: c.apiServingKey, ratePerMinute: 600_000 },
+  ];
+  writeFileSync(files.apiKeys, `${JSON.stringify({ keys })}\n`, { mode: 0o600 });
   writeFileSync(files.alertToken, c.alertReceiverToken, { mode: 0o600 });
   return files;
 }

@@ -18,6 +18,8 @@
 import path from "node:path";
 import { FEATURES, generateFraudData, type FraudData } from "@mlops/dev-fixtures";
 import { PROFILES } from "../../infra/profiles";
+import { readAdminPassword, ADMIN_USERNAME } from "./admin-password";
+import { ApiSession } from "./api-session";
 import { bearer, readCredentials, type LocalCredentials } from "./credentials";
 import { ACCURACY_THRESHOLD, LOCAL_TIMINGS, LocalPlatformError, readState, resolveStateDir, STATE_DIR_ENV, type PlatformState } from "./layout";
 
@@ -64,6 +66,22 @@ export interface DemoResult {
   accuracy?: number;
   firingAlerts: string[];
   actions: RecordedAction[];
+  /** What the demo did through the platform API (when it runs and the demo could log in). */
+  api?: ApiTour;
+}
+
+/** The platform API calls of the demo, besides the predictions it sends through it. */
+export interface ApiTour {
+  user: string;
+  role: string;
+  championVersion?: string;
+  championAccuracy?: number;
+  /** The single prediction explained, its three strongest attributions. */
+  explained?: { prediction_id: string; class: string; probability: number; top: [string, number][] };
+  /** The feedback sent through PATCH /predictions/{id}. */
+  feedback?: { prediction_id: string; status: string };
+  /** GET /models/{id}/predictions over the demo's time: how many, and the accuracy of the first page. */
+  history?: { total: number; accuracy: number | null };
 }
 
 /** The thresholds the local alert rules are built with (scripts/local/monitoring.ts). */
@@ -117,23 +135,31 @@ class TrafficSender {
     private readonly credentials: LocalCredentials,
     private readonly rowsPerRequest: number,
     private readonly feedbackDelayMs: number,
+    /** Signed in to the platform API: predictions go through its batch endpoint, else straight to serving. */
+    private readonly api?: ApiSession,
   ) {}
 
   async send(source: RowSource): Promise<void> {
     const { rows, labels } = source.take(this.rowsPerRequest);
     const requestId = `demo-${this.runId}-${this.requests++}`;
+    const ids = rows.map((_, i) => `${requestId}:${i}`);
     try {
-      const res = await fetch(`${this.state.urls.serving}/invocations`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-request-id": requestId, ...bearer(this.credentials.servingApiKey) },
-        body: JSON.stringify({ dataframe_split: { columns: FEATURES, data: rows } }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const text = await res.text();
-      if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+      if (this.api) {
+        const instances = rows.map((row, i) => ({ prediction_id: ids[i], features: Object.fromEntries(FEATURES.map((f, j) => [f, row[j]])) }));
+        await this.api.request("POST", `/models/${this.state.model}/predict/batch`, { instances });
+      } else {
+        const res = await fetch(`${this.state.urls.serving}/invocations`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-request-id": requestId, ...bearer(this.credentials.servingApiKey) },
+          body: JSON.stringify({ dataframe_split: { columns: FEATURES, data: rows } }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const text = await res.text();
+        if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+      }
       this.rows += rows.length;
       if (this.state.urls.monitor) {
-        this.pending.push({ dueAt: Date.now() + this.feedbackDelayMs, items: labels.map((actual, i) => ({ prediction_id: `${requestId}:${i}`, actual })) });
+        this.pending.push({ dueAt: Date.now() + this.feedbackDelayMs, items: labels.map((actual, i) => ({ prediction_id: ids[i], actual })) });
       }
     } catch (err) {
       this.failed++;
@@ -218,11 +244,72 @@ export function expectedMilestones(state: PlatformState): (keyof Milestones)[] {
   return expected;
 }
 
+/** Logs in to the platform API as its admin; undefined (predictions go to serving) when it does not run or the password is unknown. */
+async function signIn(state: PlatformState, log: (line: string) => void): Promise<ApiSession | undefined> {
+  if (!state.urls.api) return undefined;
+  const password = readAdminPassword(path.join(state.stateDir, "config"));
+  if (!password) {
+    log(`(the platform API runs, but its admin password is not known here: set MLOPS_ADMIN_PASSWORD as for npm start; predictions go straight to serving)`);
+    return undefined;
+  }
+  try {
+    const session = await ApiSession.login(state.urls.api, ADMIN_USERNAME, password);
+    log(`logged in to the platform API (${state.urls.api}) as ${session.user.username}, role ${session.user.role}: predictions go through it`);
+    return session;
+  } catch (err) {
+    log(`(could not log in to the platform API: ${(err as Error).message}; predictions go straight to serving)`);
+    return undefined;
+  }
+}
+
+/** Before the traffic: the model as the registry has it, and one prediction explained. */
+async function apiTourBefore(api: ApiSession, state: PlatformState, source: RowSource, log: (line: string) => void): Promise<ApiTour> {
+  const tour: ApiTour = { user: api.user.username, role: api.user.role };
+  try {
+    const model = await api.request<{ version: string | null; accuracy: number | null }>("GET", `/models/${state.model}`);
+    tour.championVersion = model.version ?? undefined;
+    tour.championAccuracy = model.accuracy ?? undefined;
+    log(`  the registry's ${state.model}: champion version ${model.version}, accuracy ${model.accuracy?.toFixed(3) ?? "n/a"} (GET /models/${state.model})`);
+    const { rows } = source.take(1);
+    const answer = await api.request<{ prediction_id: string; prediction: { class: string; probability: number }; feature_importance?: Record<string, number> }>(
+      "POST",
+      `/models/${state.model}/predict?explain=true`,
+      { features: Object.fromEntries(FEATURES.map((f, j) => [f, rows[0][j]])), metadata: { request_source: "demo-traffic" } },
+    );
+    const top = Object.entries(answer.feature_importance ?? {}).slice(0, 3);
+    tour.explained = { prediction_id: answer.prediction_id, class: answer.prediction.class, probability: answer.prediction.probability, top };
+    log(`  one prediction explained: ${answer.prediction.class} (${answer.prediction.probability.toFixed(3)}); strongest features ${top.map(([f, v]) => `${f} ${v >= 0 ? "+" : ""}${v.toFixed(3)}`).join(", ")}`);
+  } catch (err) {
+    log(`  (platform API: ${(err as Error).message})`);
+  }
+  return tour;
+}
+
+/** After the traffic: ground truth with a note for the explained prediction, and the history the monitor kept. */
+async function apiTourAfter(api: ApiSession, state: PlatformState, tour: ApiTour, since: string, log: (line: string) => void): Promise<void> {
+  try {
+    if (tour.explained) {
+      const fb = await api.request<{ status: string }>("PATCH", `/predictions/${encodeURIComponent(tour.explained.prediction_id)}`, {
+        actual: tour.explained.class,
+        feedback: "confirmed by the demo's fraud team",
+      });
+      tour.feedback = { prediction_id: tour.explained.prediction_id, status: fb.status };
+    }
+    const page = await api.request<{ total: number; accuracy: number | null }>("GET", `/models/${state.model}/predictions?start_date=${encodeURIComponent(since)}&limit=100`);
+    tour.history = { total: page.total, accuracy: page.accuracy };
+    log(`platform API: ${page.total.toLocaleString("en-US")} predictions recorded since the start, accuracy of the latest 100 ${page.accuracy === null ? "n/a" : page.accuracy.toFixed(3)} (GET /models/${state.model}/predictions)`);
+    await api.logout();
+  } catch (err) {
+    log(`  (platform API: ${(err as Error).message})`);
+  }
+}
+
 export async function runDemoTraffic(opts: DemoTrafficOptions): Promise<DemoResult> {
   const { state } = opts;
   const log = opts.log ?? (() => undefined);
   const rowsPerSecond = opts.rowsPerSecond ?? 400;
-  const rowsPerRequest = opts.rowsPerRequest ?? 20;
+  // 50 rows a request: at 400 rows/s, 8 requests/s, inside the API's 1,000 predictions a minute per principal.
+  const rowsPerRequest = opts.rowsPerRequest ?? 50;
   const baselineMs = (opts.baselineSeconds ?? 30) * 1000;
   const timeoutMs = (opts.timeoutSeconds ?? 180) * 1000;
   const seed = opts.seed ?? Date.now() % 100_000;
@@ -231,7 +318,9 @@ export async function runDemoTraffic(opts: DemoTrafficOptions): Promise<DemoResu
   const baseline = new RowSource(generateFraudData({ rows: 50_000, seed }));
   const shifted = new RowSource(generateFraudData({ rows: 50_000, seed: seed + 1, shift: 1 }));
   const credentials = readCredentials(state.credentialsFile);
-  const sender = new TrafficSender(state, credentials, rowsPerRequest, (opts.feedbackDelaySeconds ?? 2) * 1000);
+  const api = await signIn(state, log);
+  const tour: ApiTour | undefined = api ? await apiTourBefore(api, state, baseline, log) : undefined;
+  const sender = new TrafficSender(state, credentials, rowsPerRequest, (opts.feedbackDelaySeconds ?? 2) * 1000, api);
   const expected = expectedMilestones(state);
   const milestones: Milestones = {};
 
@@ -293,8 +382,10 @@ export async function runDemoTraffic(opts: DemoTrafficOptions): Promise<DemoResu
   await Promise.all([traffic, feedback]);
   await sender.flushFeedback(true);
   if (sender.failed) log(`${sender.failed} of ${sender.requests} requests failed; last error: ${sender.lastError}`);
+  if (api && tour) await apiTourAfter(api, state, tour, new Date(started).toISOString(), log);
   const missing = expected.filter((m) => milestones[m] === undefined);
   return {
+    api: tour,
     completed: missing.length === 0,
     missing,
     milestones,
@@ -359,6 +450,7 @@ async function main(): Promise<number> {
   else log(`not seen within the timeout: ${result.missing.map((m) => WHAT[m]).join(", ")}. The logs are in ${path.join(state.stateDir, "logs")}.`);
   log("");
   log("Where to look:");
+  if (state.urls.api) log(`  platform API docs:    ${state.urls.api}/docs`);
   log(`  drift report (HTML):  ${state.urls.driftReport}`);
   log(`  drift as JSON:        ${state.urls.drift}/v1/drift`);
   if (state.urls.monitor) log(`  model quality:        ${state.urls.monitor}/v1/models/${state.model}/quality?window=${LOCAL_TIMINGS.qualityWindow}`);

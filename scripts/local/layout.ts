@@ -17,12 +17,15 @@ export const DEFAULT_PORTS = {
   serving: 8080,
   drift: 8081,
   monitor: 8082,
+  /** The platform API (PRODUCT.md: 8083 on one machine). */
+  api: 8083,
   /** The monitor's Alertmanager receiver, on a listener of its own (ALERT_PORT). */
   monitorAlerts: 8084,
   retrainHook: 8089,
   servingMetrics: 9100,
   driftMetrics: 9101,
   monitorMetrics: 9102,
+  apiMetrics: 9103,
   prometheus: 9090,
   alertmanager: 9093,
   postgres: 5433,
@@ -91,7 +94,7 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-export type ComponentName = "mlflow" | "postgres" | "serving" | "drift" | "monitor" | "retrain-hook" | "prometheus" | "alertmanager";
+export type ComponentName = "mlflow" | "postgres" | "serving" | "drift" | "monitor" | "api" | "retrain-hook" | "prometheus" | "alertmanager";
 
 export interface ComponentState {
   name: ComponentName;
@@ -120,6 +123,9 @@ export interface PlatformState {
     driftReport: string;
     monitor?: string;
     monitorMetrics?: string;
+    /** The platform API's base URL (`.../api/v1`), when PostgreSQL runs. */
+    api?: string;
+    apiMetrics?: string;
     prometheus?: string;
     alertmanager?: string;
   };

@@ -24,6 +24,8 @@ import {
 } from "./layout";
 import { alertmanagerArgs, alertmanagerBinary, INSTALL_HINT, localAlertmanagerConfig, localAlertRules, prometheusArgs, prometheusBinary, prometheusConfig } from "./monitoring";
 import { postgresBinDir, startPostgresCluster, type PostgresCluster } from "@mlops/dev-fixtures/postgres";
+import { PROFILES, servingProfile } from "../../infra/profiles";
+import { localAdmin, type LocalAdmin } from "./admin-password";
 import { generateCredentials, writeCredentialFiles } from "./credentials";
 import { buildStaleServices, ensureDemoAssets } from "./prepare";
 import { CHAMPION_URI, startModelRegistry } from "./registry";
@@ -45,6 +47,8 @@ export interface LocalPlatformOptions {
 
 export interface LocalPlatform {
   state: PlatformState;
+  /** The platform API's first admin (when the API runs): start.ts prints a generated password once. */
+  admin?: LocalAdmin;
   /** Stops everything in order (serving first, PostgreSQL last) and removes the state file. Idempotent. */
   stop(): Promise<void>;
 }
@@ -99,7 +103,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       const p = await supervisor.start({ name, ...spec });
       components.push({ name, status: "running", url: where, pid: p.pid, cmdline: p.cmdline });
     };
-    const runNodeService = (name: "monitor" | "drift" | "serving", readyPath: string, vars: Record<string, string>) =>
+    const runNodeService = (name: "monitor" | "drift" | "serving" | "api", readyPath: string, vars: Record<string, string>) =>
       runManaged(
         name,
         {
@@ -176,6 +180,28 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       API_KEYS_FILE: files.apiKeys,
     });
 
+    let admin: LocalAdmin | undefined;
+    if (postgres && databaseUrl) {
+      admin = localAdmin(dirs.config);
+      await runNodeService("api", "/health/ready", {
+        ENVIRONMENT: "dev",
+        DATABASE_URL: await postgres.ensureDatabase("api"),
+        JWT_SIGNING_KEY: credentials.apiJwtKey,
+        ADMIN_USERNAME: admin.username,
+        ADMIN_PASSWORD: admin.password,
+        ...registryEnv,
+        SERVING_URLS: JSON.stringify({ [MODEL_NAME]: url(ports.serving) }),
+        SERVING_API_KEY: credentials.apiServingKey,
+        MONITOR_URL: url(ports.monitor),
+        MONITOR_FEEDBACK_TOKEN: credentials.feedbackToken,
+        MONITOR_READ_TOKEN: credentials.readToken,
+        SERVING_PROFILE: JSON.stringify(servingProfile(PROFILES.dev)),
+        MODEL_CACHE_DIR: path.join(dirs.modelCache, "api"),
+      });
+    } else {
+      components.push({ name: "api", status: "skipped", reason: "needs PostgreSQL (its users and batch jobs)" });
+    }
+
     await startMonitoringStack(runManaged, ports, dirs, Boolean(databaseUrl), components, files.alertToken);
 
     const running = (name: ComponentState["name"]) => components.some((c) => c.name === name && c.status === "running");
@@ -193,6 +219,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
         driftMetrics: `${url(ports.driftMetrics)}/metrics`,
         driftReport: `${url(ports.drift)}/v1/drift/report`,
         ...(running("monitor") ? { monitor: url(ports.monitor), monitorMetrics: `${url(ports.monitorMetrics)}/metrics` } : {}),
+        ...(running("api") ? { api: `${url(ports.api)}/api/v1`, apiMetrics: `${url(ports.apiMetrics)}/metrics` } : {}),
         ...(running("prometheus") ? { prometheus: url(ports.prometheus) } : {}),
         ...(running("alertmanager") ? { alertmanager: url(ports.alertmanager) } : {}),
       },
@@ -202,7 +229,7 @@ export async function startLocalPlatform(opts: LocalPlatformOptions): Promise<Lo
       components,
     };
     writeState(stateDir, state);
-    return { state, stop };
+    return { state, stop, admin };
   } catch (err) {
     await stop();
     throw err;

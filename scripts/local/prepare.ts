@@ -13,6 +13,7 @@ const WORKSPACES = [
   { dir: "services/serving", output: "dist/main.js" },
   { dir: "services/drift", output: "dist/main.js" },
   { dir: "services/monitor", output: "dist/main.js" },
+  { dir: "services/api", output: "dist/main.js" },
 ];
 
 function newestMtime(dir: string): number {

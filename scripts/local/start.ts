@@ -13,6 +13,7 @@
  */
 import path from "node:path";
 import { demoTrafficCommand, LocalPlatformError, PROJECT_ROOT, resolveStateDir, type PlatformState } from "./layout";
+import { ADMIN_PASSWORD_ENV, type LocalAdmin } from "./admin-password";
 import { startLocalPlatform, type LocalPlatform } from "./platform";
 
 const ROOT = PROJECT_ROOT;
@@ -38,6 +39,12 @@ export function summary(state: PlatformState): string {
     `  credentials:   ${state.credentialsFile}   (serving's API key, the monitor's tokens; readable by you only)`,
     `  the model:     curl -s -H "authorization: Bearer $(node -p 'require(${JSON.stringify(state.credentialsFile)}).servingApiKey')" ${state.urls.serving}/v2/models/${state.model}`,
     `                 (predict: POST .../infer, or /invocations, with the same header)`,
+    ...(state.urls.api
+      ? [
+          `  platform API:  ${state.urls.api}   (log in: POST ${state.urls.api}/auth/login {"username": "admin", "password": ...})`,
+          `  API docs:      ${state.urls.api}/docs   ${state.urls.api}/redoc   ${state.urls.api}/openapi.json`,
+        ]
+      : []),
     `  registry:      ${state.urls.mlflow}/api/2.0/mlflow/registered-models/get?name=${state.model}   (serving loads ${state.modelUri}; state in ${path.join(state.stateDir, "mlflow")})`,
     `  drift report:  ${state.urls.driftReport}`,
     `  metrics:       ${state.urls.servingMetrics}  ${state.urls.driftMetrics}${state.urls.monitorMetrics ? `  ${state.urls.monitorMetrics}` : ""}`,
@@ -48,6 +55,18 @@ export function summary(state: PlatformState): string {
     `Next, in another terminal: ${demoTrafficCommand(state.stateDir)}      Ctrl-C here stops everything.`,
   );
   return lines.join("\n");
+}
+
+/** The API's admin: a generated password is shown once, when it is made; afterwards only where it is kept. */
+export function adminLine(admin: LocalAdmin): string {
+  switch (admin.source) {
+    case "generated":
+      return `  API admin:     "${admin.username}", password ${admin.password}   (generated, shown once; kept for npm run demo:traffic in ${admin.file}, readable by you only)`;
+    case "file":
+      return `  API admin:     "${admin.username}", the password generated at the first start (${admin.file})`;
+    case "env":
+      return `  API admin:     "${admin.username}", the password of ${ADMIN_PASSWORD_ENV} (used when the API's database had no user yet)`;
+  }
 }
 
 async function main(): Promise<number> {
@@ -85,6 +104,7 @@ async function main(): Promise<number> {
       return exitCode;
     }
     log(summary(platform.state));
+    if (platform.admin) log(adminLine(platform.admin));
   } catch (err) {
     process.stderr.write(`npm start: ${(err as Error).message}\n`);
     return 1;

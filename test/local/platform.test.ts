@@ -53,9 +53,13 @@ describe("the local platform (npm start + npm run demo:traffic)", () => {
 
   test("starts every component from the Debian packages and the built services", () => {
     expect(state.components.map((c) => [c.name, c.status]).sort()).toEqual(
-      ["alertmanager", "drift", "mlflow", "monitor", "postgres", "prometheus", "retrain-hook", "serving"].map((n) => [n, "running"]),
+      ["alertmanager", "api", "drift", "mlflow", "monitor", "postgres", "prometheus", "retrain-hook", "serving"].map((n) => [n, "running"]),
     );
     expect(output).toContain("The local platform is up");
+    // No MLOPS_ADMIN_PASSWORD here: the API's admin password is generated, shown once and kept for the demo.
+    const password = readFileSync(path.join(stateDir, "config", "admin-password"), "utf8").trim();
+    expect(output).toContain(`"admin", password ${password}   (generated, shown once`);
+    expect(statSync(path.join(stateDir, "config", "admin-password")).mode & 0o777).toBe(0o600);
   });
 
   test("the demo shift shows as drift, a firing alert and the monitor's recorded action", async () => {
@@ -64,6 +68,13 @@ describe("the local platform (npm start + npm run demo:traffic)", () => {
     expect(result.missing).toEqual([]);
     expect(result.milestones.driftDetected).toBeLessThanOrEqual(result.milestones.alertFiring!);
     expect(result.feedbackSent).toBe(result.rows);
+    // Through the platform API: logged in, the registry's champion, one explained prediction, its ground
+    // truth with a note, and the predictions the monitor kept for the demo's time.
+    expect(result.api).toMatchObject({ user: "admin", role: "admin", championVersion: "1" });
+    expect(result.api!.championAccuracy).toBeGreaterThan(0.85);
+    expect(result.api!.explained!.top).toHaveLength(3);
+    expect(["joined", "pending"]).toContain(result.api!.feedback!.status);
+    expect(result.api!.history!.total).toBeGreaterThanOrEqual(result.rows * 0.9);
 
     const driftMetrics = await (await fetch(state.urls.driftMetrics)).text();
     expect(metricValue(driftMetrics, "mlops_drift_share", { model: state.model })).toBeGreaterThanOrEqual(0.3);
