@@ -29,7 +29,7 @@ function parseArgs(argv: string[]): { freePorts: boolean; stateDir: string } {
   return { freePorts, stateDir: resolveStateDir(stateDir) };
 }
 
-export function summary(state: PlatformState): string {
+export function summary(state: PlatformState, admin?: LocalAdmin): string {
   const lines = ["", "The local platform is up:"];
   for (const c of state.components) {
     lines.push(`  ${c.name.padEnd(13)} ${c.status === "running" ? `running  ${c.url ?? ""}` : `skipped  ${c.reason}`}`);
@@ -43,6 +43,7 @@ export function summary(state: PlatformState): string {
       ? [
           `  platform API:  ${state.urls.api}   (log in: POST ${state.urls.api}/auth/login {"username": "admin", "password": ...})`,
           `  API docs:      ${state.urls.api}/docs   ${state.urls.api}/redoc   ${state.urls.api}/openapi.json`,
+          ...(admin ? [adminLine(admin)] : []),
         ]
       : []),
     `  registry:      ${state.urls.mlflow}/api/2.0/mlflow/registered-models/get?name=${state.model}   (serving loads ${state.modelUri}; state in ${path.join(state.stateDir, "mlflow")})`,
@@ -103,8 +104,7 @@ async function main(): Promise<number> {
       await platform.stop();
       return exitCode;
     }
-    log(summary(platform.state));
-    if (platform.admin) log(adminLine(platform.admin));
+    log(summary(platform.state, platform.admin));
   } catch (err) {
     process.stderr.write(`npm start: ${(err as Error).message}\n`);
     return 1;

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { MlflowClient, MlflowError } from "@mlops/common";
 import { generateFraudData, predictProbability, trainLogisticRegression, writeFraudDetector } from "@mlops/dev-fixtures";
-import { MlflowRegistry } from "@mlops/dev-fixtures/mlflow-registry";
+import { DEMO_CLASS_NAMES, MlflowRegistry } from "@mlops/dev-fixtures/mlflow-registry";
 import { HELD_OUT } from "@mlops/dev-fixtures/mlflow-registry-seed";
 import { parseServerArgs } from "@mlops/dev-fixtures/mlflow-registry-server";
 
@@ -209,7 +209,15 @@ describe("file-backed, seeded with the demo model", () => {
     const again = new MlflowClient(await second.start());
     try {
       expect((await again.listRegisteredModels()).map((m) => [m.name, m.aliases, m.tags])).toEqual([
-        ["fraud-detector", [{ alias: "champion", version: "1" }, { alias: "challenger", version: "1" }], []],
+        [
+          "fraud-detector",
+          [{ alias: "champion", version: "1" }, { alias: "challenger", version: "1" }],
+          [
+            { key: "class_names", value: JSON.stringify(DEMO_CLASS_NAMES) },
+            { key: "model_type", value: "classification" },
+            { key: "algorithm", value: "logistic_regression" },
+          ],
+        ],
         ["second", [], [{ key: "a", value: "b" }]],
       ]);
       expect((await again.getRun(seeded.runId)).data.metrics).toEqual(run.data.metrics);

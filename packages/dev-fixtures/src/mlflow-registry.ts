@@ -175,6 +175,9 @@ const exists = (message: string) => new MlflowRegistryError(400, "RESOURCE_ALREA
 type Params = Record<string, unknown>;
 type Handler = (q: Params) => unknown;
 
+/** The demo model's labels: 0 a legitimate transaction, 1 a fraudulent one. */
+export const DEMO_CLASS_NAMES = ["legitimate", "fraudulent"];
+
 export class MlflowRegistry {
   /** Every request received, in order. */
   readonly requests: RegistryRequest[] = [];
@@ -313,6 +316,10 @@ export class MlflowRegistry {
 
     const model = this.model(name, true)!;
     model.description = "The demo fraud detector (packages/dev-fixtures), registered by the local MLflow stand-in.";
+    // What labels 0 and 1 mean, for the platform API's answers (its `class_names` tag).
+    model.tags.set("class_names", JSON.stringify(DEMO_CLASS_NAMES));
+    model.tags.set("model_type", "classification");
+    model.tags.set("algorithm", "logistic_regression");
     const v = this.addVersion(model, "1", { runId: run.runId, source: `mlflow-artifacts:/${artifactPath}`, artifactPath, tags: { sha256 } });
     model.aliases.set(alias, v.version);
     this.save();
