@@ -14,6 +14,8 @@ import path from "node:path";
 import { isAlive, statePath, type PlatformState } from "../../scripts/local/layout";
 import { bearer, readCredentials } from "../../scripts/local/credentials";
 import { runDemoTraffic, type DemoResult } from "../../scripts/local/demo-traffic";
+import { readAdminPassword } from "../../scripts/local/admin-password";
+import { ApiSession } from "../../scripts/local/api-session";
 import { metricValue } from "../helpers/metrics";
 import { MlflowClient } from "@mlops/common";
 
@@ -93,7 +95,7 @@ describe("the local platform (npm start + npm run demo:traffic)", () => {
     expect(requests.some((r) => r.model === state.model && r.alertname === action!.alertname)).toBe(true);
   });
 
-  test("serving and drift load the registry's champion, and follow it when the alias moves", async () => {
+  test("serving and drift load the registry's champion, and follow it when a deploy through the API moves the alias", async () => {
     const registry = new MlflowClient(state.urls.mlflow);
     const champion = await registry.getModelVersionByAlias(state.model, "champion");
     const sha256 = champion.tags?.find((t) => t.key === "sha256")?.value;
@@ -109,9 +111,19 @@ describe("the local platform (npm start + npm run demo:traffic)", () => {
     expect(await served()).toMatchObject({ versions: ["1"], parameters: { version: "1", sha256 } });
     expect(await reference()).toBe(`models:/${state.model}/1`);
 
-    // A new version from the same files, then the approval: the champion alias moves to it.
+    // A new version from the same files, then the approval through the platform API: its deploy gate
+    // checks the version (signature, sha256, ONNX Runtime on the input example, the run's metrics) and
+    // moves the champion alias.
     const next = await registry.createModelVersion(state.model, champion.source!, { runId: champion.run_id, tags: { sha256: sha256! } });
-    await registry.setAlias(state.model, "champion", next.version);
+    const api = await ApiSession.login(state.urls.api!, "admin", readAdminPassword(path.join(stateDir, "config"))!);
+    const deployed = await api.request<{ version: string; previous_version: string; checks: { name: string; passed: boolean }[] }>("POST", `/models/${state.model}/deploy`, {
+      version: next.version,
+      alias: "champion",
+      environment: "dev",
+    });
+    expect(deployed).toMatchObject({ version: next.version, previous_version: "1" });
+    expect(deployed.checks.filter((c) => !c.passed)).toEqual([]);
+    expect((await registry.getModelVersionByAlias(state.model, "champion")).version).toBe(next.version);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && ((await served()).parameters.version !== next.version || (await reference()) !== `models:/${state.model}/${next.version}`)) {
       await new Promise((r) => setTimeout(r, 500));

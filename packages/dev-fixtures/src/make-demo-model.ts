@@ -38,9 +38,18 @@ export interface DemoOptions {
   shiftedRows?: number;
 }
 
-/** Writes a fraud-detector model directory from trained weights; `biasShift` makes a different version. */
-export async function writeFraudDetector(dir: string, model: LogisticModel, biasShift = 0): Promise<string> {
-  return writeMlflowOnnxModel(dir, { features: FEATURES, onnx: logisticRegressionOnnx({ weights: model.weights, bias: model.bias + biasShift }), outputs: FRAUD_OUTPUTS });
+/**
+ * Writes a fraud-detector model directory from trained weights; `biasShift` makes a different version;
+ * `inputExample` rows are saved as its input example (the platform API's deploy gate runs them).
+ */
+export async function writeFraudDetector(dir: string, model: LogisticModel, biasShift = 0, inputExample?: number[][]): Promise<string> {
+  return writeMlflowOnnxModel(dir, { features: FEATURES, onnx: logisticRegressionOnnx({ weights: model.weights, bias: model.bias + biasShift }), outputs: FRAUD_OUTPUTS, inputExample });
+}
+
+/** The first `n` rows of a data set, as an input example. */
+export function exampleRows(data: FraudData, n = 5): number[][] {
+  const width = data.features.length;
+  return Array.from({ length: Math.min(n, data.labels.length) }, (_, r) => Array.from(data.values.subarray(r * width, (r + 1) * width)));
 }
 
 export function accuracy(model: LogisticModel, data: FraudData): number {
@@ -59,7 +68,7 @@ export async function makeDemoModel(outDir: string, { rows = 20_000, seed = 7, s
   const shifted = generateFraudData({ rows: shiftedRows ?? Math.min(rows, 5000), seed: seed + 1, shift: 1 });
   const model = trainLogisticRegression(train);
   const modelDir = path.join(outDir, "fraud-detector");
-  const sha256 = await writeFraudDetector(modelDir, model);
+  const sha256 = await writeFraudDetector(modelDir, model, 0, exampleRows(train));
   const trainCsv = path.join(outDir, "train.csv");
   const shiftedCsv = path.join(outDir, "shifted.csv");
   await writeFile(trainCsv, toCsv(train));

@@ -11,6 +11,8 @@ export interface SignatureColumn {
   required?: boolean;
 }
 
+export const INPUT_EXAMPLE_FILE = "input_example.json";
+
 export interface MlflowOnnxModel {
   /** Column names of the signature, in the order of the ONNX input's last dimension (type double), or full columns. */
   features: (string | SignatureColumn)[];
@@ -18,6 +20,8 @@ export interface MlflowOnnxModel {
   outputs: SignatureColumn[];
   /** Omit the signature entirely (a model logged without one: positional tensors only). */
   withoutSignature?: boolean;
+  /** Rows to save as the model's input example (`input_example.json`, pandas split orient), as `log_model(input_example=...)` does. */
+  inputExample?: number[][];
 }
 
 /**
@@ -47,6 +51,11 @@ export async function writeMlflowOnnxModel(dir: string, model: MlflowOnnxModel):
       outputs: JSON.stringify(model.outputs.map((o) => ({ type: o.type, name: o.name, required: o.required ?? true }))),
       params: null,
     };
+  }
+  if (model.inputExample) {
+    const columns = inputs.map((c) => c.name);
+    await writeFile(path.join(dir, INPUT_EXAMPLE_FILE), JSON.stringify({ columns, data: model.inputExample }));
+    mlmodel.saved_input_example_info = { artifact_path: INPUT_EXAMPLE_FILE, type: "dataframe", pandas_orient: "split" };
   }
   await writeFile(path.join(dir, "MLmodel"), stringify(mlmodel));
   const requirements = ["mlflow==2.17.2", "onnx==1.16.0", "onnxruntime==1.19.2"];
