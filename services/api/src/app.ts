@@ -88,7 +88,7 @@ export async function startApi(e: ApiEnv, logger: Logger): Promise<ApiApp> {
       port: e.PORT,
       metricsPort: e.METRICS_PORT,
       host: e.HOST,
-      handler: shell.app,
+      handler: shell.handler,
       registry: metrics,
       logger,
       isReady: () => readiness.isReady(),

@@ -53,7 +53,7 @@ export async function startApi(deps: Parameters<typeof registerPredictionRoutes>
     audit: { record: async () => undefined },
     register: (api) => registerPredictionRoutes(api, deps),
   });
-  const server = http.createServer(shell.app);
+  const server = http.createServer(shell.handler);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`,

@@ -71,6 +71,12 @@ export interface EndpointSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodTy
   responses: Record<number, EndpointResponse>;
   /** Default: every method but GET is audited. */
   audit?: boolean;
+  /**
+   * Also answered by the fast path in front of express (http/fast-path.ts) when called without a query
+   * string. Only for unaudited endpoints whose handler reads nothing of `req` but its headers and
+   * answers with a body (no `res`): the fast path hands the handler node's request, not express's.
+   */
+  fast?: boolean;
   handler(ctx: EndpointContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<EndpointResult> | EndpointResult;
 }
 
@@ -106,8 +112,17 @@ export interface EndpointDeps {
 /** What the OpenAPI generator needs of a declared endpoint. */
 export type DeclaredEndpoint = Pick<EndpointSpec, "method" | "path" | "operationId" | "summary" | "description" | "tag" | "access" | "rateClass" | "params" | "query" | "body" | "responses">;
 
+/** An endpoint the fast path answers: its spec and its path as a pattern (one group per `{param}`). */
+export interface FastEndpoint {
+  spec: EndpointSpec;
+  method: string;
+  pattern: RegExp;
+  paramNames: string[];
+}
+
 export class ApiRouter {
   readonly endpoints: DeclaredEndpoint[] = [];
+  readonly fastEndpoints: FastEndpoint[] = [];
   private readonly byPath = new Map<string, Partial<Record<RouteMethod, RequestHandler[]>>>();
 
   constructor(private readonly deps: EndpointDeps) {}
@@ -120,6 +135,12 @@ export class ApiRouter {
     if (handlers[spec.method]) throw new Error(`${spec.method.toUpperCase()} ${spec.path} is declared twice`);
     handlers[spec.method] = this.chain(spec as unknown as EndpointSpec);
     this.byPath.set(expressPath, handlers);
+    if (spec.fast) {
+      if (spec.audit ?? spec.method !== "get") throw new Error(`endpoint ${spec.operationId}: the fast path does not write the audit log; declare it audit: false or not fast`);
+      const paramNames: string[] = [];
+      const source = (this.deps.basePath + spec.path).replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => (paramNames.push(name), "([^/?#]+)"));
+      this.fastEndpoints.push({ spec: spec as unknown as EndpointSpec, method: spec.method.toUpperCase(), pattern: new RegExp(`^${source}$`), paramNames });
+    }
     return this;
   }
 
@@ -141,7 +162,7 @@ export class ApiRouter {
       }
       authenticator.authenticate(req.headers.authorization).then((principal) => {
         res.locals.principal = principal;
-        res.locals[RATE_KEY_LOCAL] = principal.keyId ? `key:${principal.keyId}` : `user:${principal.userId}`;
+        res.locals[RATE_KEY_LOCAL] = rateKeyOf(principal);
         next();
       }, (err) => {
         res.locals[RATE_KEY_LOCAL] = `ip:${req.ip}`;
@@ -155,20 +176,12 @@ export class ApiRouter {
       const detail: Record<string, unknown> = {};
       let actorName: string | undefined;
       const audited = spec.audit ?? spec.method !== "get";
-      const run = async (): Promise<EndpointResult> => {
-        if (spec.access !== "public" && spec.access !== "authenticated" && !principal!.permissions.has(spec.access)) throw forbidden(spec.access);
-        // Every part is checked before answering, so one 422 names every problem of the request.
-        const problems: FieldProblem[] = [];
-        const params = parsePart(spec.params, req.params, "path", problems);
-        const query = parsePart(spec.query, req.query, "query", problems);
-        const body = spec.body ? parsePart(spec.body, await service.readJson(req, res), "body", problems) : undefined;
-        if (problems.length) throw validationError(problems);
-        return spec.handler({
-          params, query, body, principal, requestId, req, res,
+      const run = () =>
+        checkAndHandle(spec, principal, { params: req.params, query: req.query, readBody: () => service.readJson(req, res) }, {
+          requestId, req, res,
           auditDetail: (d) => Object.assign(detail, d),
           auditActor: (name) => (actorName = name),
         });
-      };
       const record = async (status: number) => {
         if (!audited) return;
         const entry: AuditEntry = {
@@ -210,6 +223,31 @@ export class ApiRouter {
     };
     return [authenticate, limiters[spec.rateClass], handle];
   }
+}
+
+/** Whose counters a principal's calls count against. */
+export function rateKeyOf(principal: Principal): string {
+  return principal.keyId ? `key:${principal.keyId}` : `user:${principal.userId}`;
+}
+
+/**
+ * After authentication and the rate limit, for express and the fast path alike: permission (403),
+ * then path, query and body validation (422), then the handler.
+ */
+export async function checkAndHandle(
+  spec: EndpointSpec,
+  principal: Principal | undefined,
+  raw: { params: unknown; query: unknown; readBody(): Promise<unknown> },
+  ctx: Omit<EndpointContext<unknown, unknown, unknown>, "params" | "query" | "body" | "principal">,
+): Promise<EndpointResult> {
+  if (spec.access !== "public" && spec.access !== "authenticated" && !principal!.permissions.has(spec.access)) throw forbidden(spec.access);
+  // Every part is checked before answering, so one 422 names every problem of the request.
+  const problems: FieldProblem[] = [];
+  const params = parsePart(spec.params, raw.params, "path", problems);
+  const query = parsePart(spec.query, raw.query, "query", problems);
+  const body = spec.body ? parsePart(spec.body, await raw.readBody(), "body", problems) : undefined;
+  if (problems.length) throw validationError(problems);
+  return spec.handler({ ...ctx, params, query, body, principal });
 }
 
 function parsePart(schema: z.ZodType | undefined, value: unknown, where: "path" | "query" | "body", problems: FieldProblem[]): any {

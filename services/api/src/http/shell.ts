@@ -6,6 +6,7 @@
  *   const shell = createApiShell({ logger, bodyLimitBytes, authenticator, audit, register: (api) => registerAuthRoutes(api, deps) });
  *   await startService({ ..., handler: shell.app });
  */
+import type { RequestListener } from "node:http";
 import { createServiceApp, toHttpError, type Logger } from "@mlops/common";
 import type { Express } from "express";
 import type { Registry } from "prom-client";
@@ -13,6 +14,7 @@ import type { Authenticator } from "../identity/roles";
 import { mountDocs } from "./docs";
 import { ApiRouter, type AuditSink } from "./endpoint";
 import { apiErrorAnswer } from "./errors";
+import { createFastPath } from "./fast-path";
 import { createApiMetrics } from "./metrics";
 import { openApiDocument } from "./openapi";
 import { DEFAULT_RATE_LIMITS, rateLimiters, type RateClass } from "./rate-limit";
@@ -33,6 +35,8 @@ export interface ApiShellOptions {
 }
 
 export interface ApiShell {
+  /** The server's request listener: the fast path (http/fast-path.ts) in front of `app`. */
+  handler: RequestListener;
   app: Express;
   router: ApiRouter;
   openapi: Record<string, unknown>;
@@ -50,18 +54,26 @@ export function createApiShell(opts: ApiShellOptions): ApiShell {
   // Behind the ingress controller (or a cloud load balancer on a private address), the client's address
   // for per-address limits is in X-Forwarded-For; addresses on the internet are never trusted as proxies.
   service.app.set("trust proxy", "loopback, linklocal, uniquelocal");
+  // One limiter and one metrics instance for express and the fast path: they share counters.
+  const limiters = rateLimiters(opts.rateLimits ?? DEFAULT_RATE_LIMITS);
+  const metrics = opts.registry ? createApiMetrics(opts.registry) : undefined;
   const router = new ApiRouter({
     service,
     basePath: BASE_PATH,
     authenticator: opts.authenticator,
-    limiters: rateLimiters(opts.rateLimits ?? DEFAULT_RATE_LIMITS),
+    limiters,
     audit: opts.audit,
-    metrics: opts.registry ? createApiMetrics(opts.registry) : undefined,
+    metrics,
     onAuditError: (err, entry) => opts.logger.error({ err, action: entry.action, reqId: entry.requestId }, "audit entry could not be written"),
   });
   opts.register(router);
   const openapi = openApiDocument(router.endpoints, { basePath: BASE_PATH, version: opts.version ?? "1.0.0" });
   mountDocs(service, BASE_PATH, openapi);
   router.mount();
-  return { app: service.app, router, openapi };
+  const app = service.app;
+  const fast = createFastPath({ endpoints: router.fastEndpoints, app, authenticator: opts.authenticator, limiters, metrics, logger: opts.logger, bodyLimitBytes: opts.bodyLimitBytes });
+  const handler: RequestListener = (req, res) => {
+    if (!fast(req, res)) app(req, res);
+  };
+  return { handler, app, router, openapi };
 }

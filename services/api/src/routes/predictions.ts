@@ -28,6 +28,7 @@ import type { FeedbackItem, FeedbackReceipt, MonitorPrediction, MonitorPredictio
 import { tidyFeatures } from "../predict/float32";
 import { actualLabel, className, outcomeOf } from "../predict/outcome";
 import { centralValues } from "../predict/reference";
+import { PredictionCoalescer } from "../predict/coalescer";
 import { rowOutputs, type InferOptions, type NamedFeatures, type ServingAnswer } from "../predict/serving-client";
 
 /** A model version loaded in the API (services/api/src/models/sessions.ts LoadedVersion). */
@@ -136,6 +137,8 @@ async function storedPrediction(monitor: NonNullable<PredictionRouteDeps["monito
 }
 
 export function registerPredictionRoutes(api: ApiRouter, deps: PredictionRouteDeps): void {
+  // Concurrent single rows of a model share one serving request (predict/coalescer.ts).
+  const coalescer = new PredictionCoalescer(deps.serving);
   const monitor = () => {
     if (!deps.monitor) throw new ApiError(503, "MONITOR_UNAVAILABLE", "the platform API has no monitor configured (MONITOR_URL is not set): prediction history and ground truth need it", { upstream: "monitor" });
     return deps.monitor;
@@ -155,6 +158,8 @@ export function registerPredictionRoutes(api: ApiRouter, deps: PredictionRouteDe
     // A prediction changes nothing of the platform; serving's events and the monitor record it, and an
     // audit row per prediction would put the inference traffic into the audit log's database.
     audit: false,
+    // Without ?explain the single-row hot path: answered in front of express (http/fast-path.ts).
+    fast: true,
     params: z.object({ id: modelIdParam }),
     query: z.object({ explain: z.enum(["true", "false"]).default("false").describe("add feature_importance (occlusion against the reference profile)") }),
     body: predictBody,
@@ -171,12 +176,13 @@ export function registerPredictionRoutes(api: ApiRouter, deps: PredictionRouteDe
       // Asked beside serving; display names never fail a prediction.
       const names = deps.classNames.of(model).catch(() => undefined);
       const routingKey = req.headers["x-routing-key"];
-      const answer = await deps.serving.predictNamed(model, [body.features], {
-        id: predictionId,
-        predictionIds: [predictionId],
-        routingKey: typeof routingKey === "string" ? routingKey : undefined,
-      });
-      const outcome = outcomeOf(rowOutputs(answer, 0), await names);
+      const rowRequest = { predictionId, routingKey: typeof routingKey === "string" ? routingKey : undefined };
+      // An explained row is followed by its occlusion runs anyway; it keeps a serving request of its own.
+      const { answer, row } =
+        query.explain === "true"
+          ? { answer: await deps.serving.predictNamed(model, [body.features], { id: predictionId, predictionIds: [predictionId], routingKey: rowRequest.routingKey }), row: 0 }
+          : await coalescer.predict(model, body.features, rowRequest);
+      const outcome = outcomeOf(rowOutputs(answer, row), await names);
       const result: z.output<typeof predictAnswer> = {
         prediction_id: predictionId,
         model_id: model,
