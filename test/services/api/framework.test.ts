@@ -12,6 +12,7 @@ import { Registry } from "prom-client";
 import { z } from "zod";
 import type { AuditEntry } from "../../../services/api/src/http/endpoint";
 import { unauthenticated } from "../../../services/api/src/http/errors";
+import { FixedWindowCounter } from "../../../services/api/src/http/rate-limit";
 import { createApiShell, type ApiShell } from "../../../services/api/src/http/shell";
 import { permissionsOf, ROLES, type Authenticator, type Role } from "../../../services/api/src/identity/roles";
 
@@ -229,5 +230,19 @@ describe("the API shell", () => {
     expect(redoc.text).toContain('spec-url="/api/v1/openapi.json"');
     expect(redoc.text).not.toMatch(/https?:\/\//);
     expect((await fetch(`${base}/api/v1/docs/assets/index.html`)).status).toBe(404);
+  });
+});
+
+describe("the fixed-window counter behind the rate limits", () => {
+  it("counts per key within a window, starts a new window when it ends, and drops ended windows", () => {
+    const counter = new FixedWindowCounter(60_000, 0);
+    expect(counter.hit("a", 0)).toEqual({ count: 1, resetAt: 60_000 });
+    expect(counter.hit("a", 59_999).count).toBe(2);
+    expect(counter.hit("b", 30_000)).toEqual({ count: 1, resetAt: 90_000 });
+    expect(counter.hit("a", 60_000)).toEqual({ count: 1, resetAt: 120_000 });
+    expect(counter.size).toBe(2);
+    // A window later, b's ended window goes on the next call (of anyone).
+    counter.hit("c", 120_001);
+    expect(counter.size).toBe(1);
   });
 });
