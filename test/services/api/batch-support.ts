@@ -4,13 +4,11 @@
  * and an API shell with the batch routes behind a small fake authenticator:
  * `Bearer user:<id>:<role>` is user <id> with that role's permissions.
  */
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { createLogger, createPool, runMigrations } from "@mlops/common";
 import type { Pool } from "pg";
-import { unauthenticated } from "../../../services/api/src/http/errors";
+import { roleAuthenticator, serveApi } from "../../helpers/api-kit";
 import { createApiShell } from "../../../services/api/src/http/shell";
-import { permissionsOf, ROLES, type Authenticator, type Role } from "../../../services/api/src/identity/roles";
+import type { Role } from "../../../services/api/src/identity/roles";
 import { BatchPredictor } from "../../../services/api/src/predict/batch";
 import { BatchJobStore, type JobRow } from "../../../services/api/src/predict/jobs-store";
 import { BatchJobWorker, type BatchJobWorkerOptions, type ChunkPredictor } from "../../../services/api/src/predict/jobs-worker";
@@ -25,14 +23,7 @@ export const MODEL = "fraud";
 export const CLASS_NAMES = ["legitimate", "fraudulent"];
 export const quiet = createLogger("batch-test", "silent");
 
-export const fakeAuthenticator: Authenticator = {
-  async authenticate(header) {
-    const m = /^Bearer user:(\d+):(\w+)$/.exec(header ?? "");
-    const role = m?.[2] as Role | undefined;
-    if (!m || !role || !ROLES.includes(role)) throw unauthenticated("authentication required");
-    return { kind: "user", userId: Number(m[1]), username: `user${m[1]}`, role, permissions: permissionsOf(role, "dev") };
-  },
-};
+export const fakeAuthenticator = roleAuthenticator();
 
 export const as = (userId: number, role: Role) => ({ authorization: `Bearer user:${userId}:${role}` });
 
@@ -132,16 +123,7 @@ export async function startApi(world: BatchWorld, worker: { wake(): void }, limi
     audit: { record: async () => undefined },
     register: (api) => registerBatchRoutes(api, { predictor: world.predictor, store: world.store, worker, ...limits }),
   });
-  const server = http.createServer(shell.app);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return serveApi(shell.handler);
 }
 
 export async function call(method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {

@@ -7,24 +7,14 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger } from "@mlops/common";
+import { roleAuthenticator } from "../../helpers/api-kit";
 import { openApiProblems } from "../../helpers/openapi";
 import { Registry } from "prom-client";
 import { z } from "zod";
 import type { AuditEntry } from "../../../services/api/src/http/endpoint";
-import { unauthenticated } from "../../../services/api/src/http/errors";
 import { FixedWindowCounter } from "../../../services/api/src/http/rate-limit";
 import { createApiShell, type ApiShell } from "../../../services/api/src/http/shell";
-import { permissionsOf, ROLES, type Authenticator, type Role } from "../../../services/api/src/identity/roles";
-
-/** `Bearer role:<role>` is a principal of that role (user id = the role's index). */
-const fakeAuthenticator: Authenticator = {
-  async authenticate(header) {
-    const m = /^Bearer role:(\w+)$/.exec(header ?? "");
-    const role = m?.[1] as Role | undefined;
-    if (!role || !ROLES.includes(role)) throw unauthenticated("authentication required");
-    return { kind: "user", userId: ROLES.indexOf(role) + 1, username: role, role, permissions: permissionsOf(role, "dev") };
-  },
-};
+import type { Role } from "../../../services/api/src/identity/roles";
 
 describe("the API shell", () => {
   const audit: AuditEntry[] = [];
@@ -46,7 +36,7 @@ describe("the API shell", () => {
     shell = createApiShell({
       logger: createLogger("api-test", "silent"),
       bodyLimitBytes: 1024,
-      authenticator: fakeAuthenticator,
+      authenticator: roleAuthenticator(),
       audit: { record: async (e) => void audit.push(e) },
       registry,
       rateLimits: { auth: 3, models: 100, predictions: 1000, drift: 50, admin: 100 },

@@ -6,8 +6,6 @@
  */
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createLogger, MlflowClient } from "@mlops/common";
@@ -16,26 +14,19 @@ import { evaluateOnnxClassifier } from "@mlops/dev-fixtures/mlflow-registry-seed
 import { parse, stringify } from "yaml";
 import type { ServingProfile } from "../../../services/api/src/env";
 import { DeployGate, type GateSettings } from "../../../services/api/src/gate/deploy-gate";
-import { unauthenticated } from "../../../services/api/src/http/errors";
 import type { AuditEntry } from "../../../services/api/src/http/endpoint";
 import { createApiShell } from "../../../services/api/src/http/shell";
-import { permissionsOf, ROLES, type Authenticator, type Environment, type Role } from "../../../services/api/src/identity/roles";
+import type { Authenticator, Environment, Role } from "../../../services/api/src/identity/roles";
 import { ModelRegistry } from "../../../services/api/src/models/registry";
 import { registerDeployRoutes } from "../../../services/api/src/routes/deploy";
 import { registerModelRoutes } from "../../../services/api/src/routes/models";
+import { roleAuthenticator, serveApi } from "../../helpers/api-kit";
 import { MlflowStub } from "../../helpers/mlflow-stub";
 
 /** `Bearer role:<role>` is a principal of that role, with the role's permissions in `environment`. */
 export function fakeAuthenticator(environment: Environment): Authenticator {
-  return {
-    async authenticate(header) {
-      const role = /^Bearer role:(\w+)$/.exec(header ?? "")?.[1] as Role | undefined;
-      if (!role || !ROLES.includes(role)) throw unauthenticated("authentication required");
-      return { kind: "user", userId: ROLES.indexOf(role) + 1, username: `${role}-user`, role, permissions: permissionsOf(role, environment) };
-    },
-  };
+  return roleAuthenticator(environment, (role) => `${role}-user`);
 }
-
 export const DEFAULT_GATE: GateSettings = { latencyBudgetMs: 250, championMargin: 0.01, minMetrics: { accuracy: 0.85 }, challengerCap: 50 };
 
 export interface ApiUnderTest {
@@ -80,9 +71,8 @@ export async function startModelsApi(opts: ApiOptions = {}): Promise<ApiUnderTes
       registerDeployRoutes(api, { registry, gate, mlflow, environment, challengerCap: settings.challengerCap, servingProfile: opts.servingProfile });
     },
   });
-  const server = http.createServer(shell.app);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
+  const served = await serveApi(shell.handler);
+  const base = served.url;
   return {
     base,
     stub,
@@ -102,8 +92,7 @@ export async function startModelsApi(opts: ApiOptions = {}): Promise<ApiUnderTes
       return stub.requests.slice(from).filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path}`);
     },
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await served.close();
       if (!opts.stub) await stub.stop();
       await rm(cacheDir, { recursive: true, force: true });
     },

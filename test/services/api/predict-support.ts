@@ -6,14 +6,12 @@
  * with the prediction routes over real clients (serving, monitor, registry, ONNX Runtime sessions).
  */
 import { randomBytes } from "node:crypto";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { MlflowClient, createLogger } from "@mlops/common";
 import { FEATURES, generateFraudData } from "@mlops/dev-fixtures";
+import { roleAuthenticator as roleAuthenticatorOf, serveApi } from "../../helpers/api-kit";
 import { ProfileBuilder } from "../../../services/drift/src/profile/builder";
-import { unauthenticated } from "../../../services/api/src/http/errors";
 import { createApiShell } from "../../../services/api/src/http/shell";
-import { permissionsOf, ROLES, type Authenticator, type Role } from "../../../services/api/src/identity/roles";
+import type { Role } from "../../../services/api/src/identity/roles";
 import { ModelSessions } from "../../../services/api/src/models/sessions";
 import { ClassNames } from "../../../services/api/src/predict/class-names";
 import { MonitorClient } from "../../../services/api/src/predict/monitor-client";
@@ -27,14 +25,7 @@ export const MODEL = "fraud-detector";
 export const CLASS_NAMES = ["legitimate", "fraudulent"];
 
 /** `Bearer role:<role>` is a principal of that role (the identity module has its own tests). */
-export const roleAuthenticator: Authenticator = {
-  async authenticate(header) {
-    const m = /^Bearer role:(\w+)$/.exec(header ?? "");
-    const role = m?.[1] as Role | undefined;
-    if (!role || !ROLES.includes(role)) throw unauthenticated("authentication required");
-    return { kind: "user", userId: ROLES.indexOf(role) + 1, username: role, role, permissions: permissionsOf(role, "dev") };
-  },
-};
+export const roleAuthenticator = roleAuthenticatorOf();
 
 /** The drift tooling's reference profile of the demo training data (what a registered version carries). */
 export function referenceProfile(rows = 2000): unknown {
@@ -53,16 +44,7 @@ export async function startApi(deps: Parameters<typeof registerPredictionRoutes>
     audit: { record: async () => undefined },
     register: (api) => registerPredictionRoutes(api, deps),
   });
-  const server = http.createServer(shell.handler);
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`,
-    close: () =>
-      new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
+  return serveApi(shell.handler);
 }
 
 export interface PredictStack {
