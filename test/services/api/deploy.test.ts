@@ -86,6 +86,7 @@ describe("deploy endpoint and gate", () => {
     const challenger = await deploy("rollout", { version: Number(v3.version), alias: "challenger", challenger_weight: 20 });
     expect(challenger.status).toBe(200);
     expect(challenger.body).toMatchObject({ alias: "challenger", challenger_weight: 20, previous_version: null });
+    expect(challenger.body.traffic_note).toContain("mlops:models[].challenger.weight");
     expect((await api.mlflow.getModelVersionByAlias("rollout", "challenger")).version).toBe(v3.version);
     expect((await api.mlflow.getRegisteredModel("rollout")).tags).toContainEqual({ key: "mlops.challenger_weight", value: "20" });
     // redeploying the champion's own version skips the comparison and says so

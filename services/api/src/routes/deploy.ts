@@ -7,8 +7,10 @@
  *   registerDeployRoutes(api, { registry, gate, mlflow, environment: env.ENVIRONMENT, challengerCap: challengerCap(env), servingProfile: env.SERVING_PROFILE });
  *
  * Nothing is written to MLflow unless every check passed; then the alias moves, the version gets the
- * tags `mlops.deployed_by` / `mlops.deployed_at`, and a challenger's weight is the registered model's tag
- * `mlops.challenger_weight` (what serving's traffic split reads).
+ * tags `mlops.deployed_by` / `mlops.deployed_at`, and a challenger's weight is recorded as the registered
+ * model's tag `mlops.challenger_weight`. Serving's split itself is stack configuration today
+ * (`mlops:models[].challenger.weight`, its CHALLENGER_WEIGHT): the answer says so, like it says so of
+ * replicas and resources, until serving reads the tag.
  */
 import type { MlflowClient, ModelVersion } from "@mlops/common";
 import { z } from "zod";
@@ -75,6 +77,7 @@ const deployedSchema = z.object({
   previous_version: z.string().nullable().describe("Where the alias pointed before"),
   environment: z.string(),
   challenger_weight: z.number().optional(),
+  traffic_note: z.string().optional().describe("Where a challenger's share of traffic is applied"),
   checks: z.array(checkSchema),
   infrastructure: z.object({
     requested: z.record(z.string(), z.unknown()),
@@ -144,7 +147,12 @@ export function registerDeployRoutes(api: ApiRouter, deps: DeployRouteDeps): voi
           alias: body.alias,
           previous_version: previous,
           environment,
-          ...(weight !== undefined ? { challenger_weight: weight } : {}),
+          ...(weight !== undefined
+            ? {
+                challenger_weight: weight,
+                traffic_note: `recorded as the registered model's tag ${MODEL_TAGS.challengerWeight}; serving splits traffic by the stack's mlops:models[].challenger.weight (applied by pulumi up)`,
+              }
+            : {}),
           checks: report.checks,
           infrastructure,
           deployed_at: deployedAt,
