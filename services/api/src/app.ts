@@ -11,6 +11,7 @@ import { createPool, DatabaseReadiness, MlflowClient, mlflowAuthFromEnv, runMigr
 import { Registry } from "prom-client";
 import { challengerCap, type ApiEnv } from "./env";
 import { DeployGate, gateSettings } from "./gate/deploy-gate";
+import { DEFAULT_RATE_LIMITS } from "./http/rate-limit";
 import { createApiShell, type ApiShell } from "./http/shell";
 import { createIdentity, ensureFirstAdmin, IDENTITY_MIGRATIONS } from "./identity";
 import { ModelRegistry } from "./models/registry";
@@ -69,6 +70,7 @@ export async function startApi(e: ApiEnv, logger: Logger): Promise<ApiApp> {
       authenticator: identity.authenticator,
       audit: identity.audit,
       registry: metrics,
+      rateLimits: { ...DEFAULT_RATE_LIMITS, ...e.RATE_LIMITS },
       register: (api) => {
         registerAuthRoutes(api, identity.routes);
         registerUserRoutes(api, identity.routes);

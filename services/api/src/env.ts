@@ -1,6 +1,7 @@
 /** The platform API's configuration: environment variables only, validated at start-up. */
 import { MIN_TOKEN_LENGTH, env, serviceEnvFields } from "@mlops/common";
 import { z } from "zod";
+import { RATE_CLASSES } from "./http/rate-limit";
 
 const postgresUrl = z
   .string({ message: "set DATABASE_URL to the API's own PostgreSQL database, e.g. postgresql://user:password@host:5432/api" })
@@ -13,6 +14,15 @@ const servingUrls = env.parsed((text) => {
   if (!text.trim()) return {} as Record<string, string>;
   const parsed = z.record(z.string().min(1), z.url()).safeParse(JSON.parse(text));
   if (!parsed.success) throw new Error(`expected {"<model>": "<serving base URL>"}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return parsed.data;
+}, "{}");
+
+/** `{"predictions": 5000}`: requests a minute per principal for the classes named; the others keep the seed's limits. */
+const rateLimits = env.parsed((text) => {
+  const parsed = z
+    .strictObject(Object.fromEntries(RATE_CLASSES.map((c) => [c, z.number().int().min(1).optional()])) as Record<(typeof RATE_CLASSES)[number], z.ZodOptional<z.ZodNumber>>)
+    .safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`expected {"<${RATE_CLASSES.join("|")}>": <requests a minute, at least 1>}: ${parsed.error.issues.map((i) => `${[...i.path, ...("keys" in i ? i.keys : [])].join(".") || "(document)"}: ${i.message}`).join("; ")}`);
   return parsed.data;
 }, "{}");
 
@@ -62,6 +72,8 @@ export const envSchema = z
     BATCH_MAX_ROWS: env.int(10_000, 1),
     MAX_BODY_BYTES: env.int(8 * 1024 * 1024, 1024),
     MODEL_CACHE_DIR: z.string().default("/tmp/mlops-api-models"),
+    /** Overrides of the seed's per-class rate limits (http/rate-limit.ts). */
+    RATE_LIMITS: rateLimits,
   })
   .superRefine((c, ctx) => {
     if (c.MONITOR_URL && (!c.MONITOR_FEEDBACK_TOKEN || !c.MONITOR_READ_TOKEN)) {

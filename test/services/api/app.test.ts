@@ -61,6 +61,7 @@ describe("the platform API as started by its entry point", () => {
       SERVING_URLS: JSON.stringify({ "fraud-detector": "http://127.0.0.1:9" }),
       SERVING_API_KEY: "s".repeat(32),
       MODEL_CACHE_DIR: mkdtempSync(path.join(os.tmpdir(), "api-cache-")),
+      RATE_LIMITS: JSON.stringify({ admin: 250 }),
     });
     api = await startApi(env, createLogger("api-test", "silent"));
     base = `http://127.0.0.1:${api.service.apiPort}/api/v1`;
@@ -145,5 +146,32 @@ describe("the platform API as started by its entry point", () => {
     expect((await fetch(`${base}/docs`)).status).toBe(200);
     const metrics = await (await fetch(`http://127.0.0.1:${api.service.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/mlops_api_requests_total\{operation="deployModel",status="403"\} [1-9]/);
+  });
+
+  test("RATE_LIMITS overrides the classes it names; the others keep the seed's limits", async () => {
+    const limitOf = async (p: string) => (await fetch(`${base}${p}`, { headers: { authorization: `Bearer ${tokens.get("admin")}` } })).headers.get("x-ratelimit-limit");
+    expect(await limitOf("/users")).toBe("250");
+    expect(await limitOf("/models")).toBe("100");
+  });
+});
+
+describe("RATE_LIMITS", () => {
+  const required = { DATABASE_URL: "postgresql://u:p@h/db", JWT_SIGNING_KEY: "k".repeat(32), MLFLOW_TRACKING_URI: "http://mlflow:5000", SERVING_API_KEY: "s".repeat(32) };
+  const parse = (RATE_LIMITS?: string) => envSchema.safeParse({ ...required, RATE_LIMITS });
+
+  test("unset, no class is overridden", () => {
+    expect(parse().data?.RATE_LIMITS).toEqual({});
+  });
+
+  test.each([
+    ['{"predictons": 5000}', /predictons/],
+    ['{"predictions": 0}', /predictions: .*>=1/],
+    ['{"predictions": "many"}', /predictions: .*number/],
+    ["predictions=5000", /JSON/],
+  ])("%s is refused, naming what is wrong", (text, message) => {
+    const result = parse(text);
+    expect(result.success).toBe(false);
+    const issue = result.error!.issues.find((i) => i.path[0] === "RATE_LIMITS");
+    expect(issue?.message).toMatch(message);
   });
 });
