@@ -19,12 +19,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, readdirSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { Client } from "pg";
 import { FEATURES, random } from "@mlops/dev-fixtures";
 import { startPostgresCluster, type PostgresCluster } from "@mlops/dev-fixtures/postgres";
+import { childPids, cpuSeconds } from "@mlops/dev-fixtures/process-cpu";
 
 const EVENTS = Number(process.env.LOADCHECK_EVENTS ?? 300_000);
 const BATCH = Number(process.env.LOADCHECK_BATCH ?? 1000);
@@ -77,32 +77,9 @@ function feedbackBody(prefix: string, from: number, count: number): string {
   return `[${parts.join(",")}]`;
 }
 
-/** CPU seconds (user + system, own + reaped children) of processes, from /proc (Linux). */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-    } catch {
-      /* exited */
-    }
-  }
-  return ticks / 100; // USER_HZ
-}
-
 /** The server and its backends: the postmaster's children. */
 function postgresPids(postmaster: number): number[] {
-  const pids = [postmaster];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (Number(readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1].split(" ")[1]) === postmaster) pids.push(Number(entry));
-    } catch {
-      /* exited */
-    }
-  }
-  return pids;
+  return [postmaster, ...childPids(postmaster)];
 }
 
 interface Measured {
