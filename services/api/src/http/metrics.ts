@@ -20,10 +20,19 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  // The label children, looked up once per operation and status: labels() hashes its values on every
+  // call, and every prediction passes here.
+  const counted = new Map<string, ReturnType<typeof requests.labels>>();
+  const timed = new Map<string, ReturnType<typeof duration.labels>>();
   return {
     observe(operation, status, seconds) {
-      requests.inc({ operation, status: String(status) });
-      duration.observe({ operation }, seconds);
+      const key = `${operation} ${status}`;
+      let count = counted.get(key);
+      if (!count) counted.set(key, (count = requests.labels(operation, String(status))));
+      let time = timed.get(operation);
+      if (!time) timed.set(operation, (time = duration.labels(operation)));
+      count.inc();
+      time.observe(seconds);
     },
   };
 }

@@ -52,7 +52,10 @@ export class Upstream {
   private readonly httpsAgent: https.Agent;
 
   constructor(private readonly opts: UpstreamOptions) {
-    const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets ?? 64, scheduling: "lifo" as const };
+    // A request is one small write; Nagle's algorithm would hold it for the peer's delayed ACK
+    // (measured: 910 -> 2,900 sequential single-row calls/s to serving on the build machine). Set once
+    // per connection, not per request.
+    const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets ?? 64, scheduling: "lifo" as const, noDelay: true };
     this.httpAgent = new http.Agent(agentOptions);
     this.httpsAgent = new https.Agent(agentOptions);
   }
@@ -74,9 +77,6 @@ export class Upstream {
         res.on("error", (err) => fail(err.message));
         res.on("end", () => resolve({ status: res.statusCode ?? 0, body: parseBody(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) }));
       });
-      // A request is one small write; Nagle's algorithm would hold it for the peer's delayed ACK
-      // (measured: 910 -> 2,900 sequential single-row calls/s to serving on the build machine).
-      req.setNoDelay(true);
       // `timeout` fires on an idle socket: one that has not connected or sent anything for timeoutMs.
       req.on("timeout", () => req.destroy(new Error(`no answer within ${this.opts.timeoutMs} ms`)));
       req.on("error", (err: NodeJS.ErrnoException) => fail(err.code && !err.message.includes(err.code) ? `${err.code} ${err.message}` : err.message));
