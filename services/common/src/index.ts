@@ -4,6 +4,7 @@ export * from "./logger";
 export * from "./http";
 export * from "./express-app";
 export * from "./service";
+export * from "./run-service";
 export * from "./mlflow";
 export * from "./events";
 export * from "./webhook";

@@ -30,7 +30,7 @@ describe("drift service process", () => {
   it("refuses bad configuration with one clear message and exit status 1", async () => {
     const p = start({ MODEL_NAME: MODEL, REFERENCE_URI: "models:/fraud-detector@champion", EVALUATION_INTERVAL_S: "soon", WEBHOOK_URLS: "not a url" });
     expect(await p.exited).toBe(1);
-    expect(p.err()).toMatch(/^invalid configuration:/);
+    expect(p.err()).toMatch(/^drift: invalid configuration:/);
     expect(p.err()).toMatch(/EVALUATION_INTERVAL_S="soon"/);
     expect(p.err()).toMatch(/WEBHOOK_URLS/);
     expect(p.err()).toMatch(/MLFLOW_TRACKING_URI=\(unset\): required when REFERENCE_URI is a registry URI/);
