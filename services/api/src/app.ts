@@ -13,7 +13,7 @@ import { challengerCap, type ApiEnv } from "./env";
 import { DeployGate, gateSettings } from "./gate/deploy-gate";
 import { DEFAULT_RATE_LIMITS } from "./http/rate-limit";
 import { createApiShell, type ApiShell } from "./http/shell";
-import { createIdentity, ensureFirstAdmin, IDENTITY_MIGRATIONS } from "./identity";
+import { createIdentity, ensureFirstAdmin, IDENTITY_MIGRATIONS, SessionHousekeeping, sweepGraceS } from "./identity";
 import { ModelRegistry } from "./models/registry";
 import { ModelSessions } from "./models/sessions";
 import { BatchPredictor } from "./predict/batch";
@@ -44,6 +44,7 @@ export interface ApiApp {
 export async function startApi(e: ApiEnv, logger: Logger): Promise<ApiApp> {
   const pool = createPool(e.DATABASE_URL, e.DB_POOL_MAX, logger, "mlops-api");
   const worker: { current?: BatchJobWorker } = {};
+  const housekeeping: { current?: SessionHousekeeping } = {};
   try {
     await waitForDatabase(pool, e.DB_CONNECT_TIMEOUT_S, logger);
     const migrated = await runMigrations(pool, API_MIGRATIONS, { lockName: MIGRATION_LOCK });
@@ -52,6 +53,7 @@ export async function startApi(e: ApiEnv, logger: Logger): Promise<ApiApp> {
     if (admin) logger.info({ username: admin.username }, "first admin created");
 
     const identity = createIdentity({ pool, env: e });
+    housekeeping.current = new SessionHousekeeping({ sessions: identity.sessions, graceS: sweepGraceS(e.ACCESS_TOKEN_TTL_S), logger });
     const mlflow = new MlflowClient(e.MLFLOW_TRACKING_URI, mlflowAuthFromEnv());
     const registry = new ModelRegistry(mlflow);
     const serving = new ServingClient({ urls: e.SERVING_URLS, apiKey: e.SERVING_API_KEY });
@@ -97,13 +99,16 @@ export async function startApi(e: ApiEnv, logger: Logger): Promise<ApiApp> {
       waitingFor: () => readiness.waitingFor(),
       onShutdown: async () => {
         await worker.current?.stop();
+        await housekeeping.current?.stop();
         await pool.end();
       },
     });
     worker.current.start();
+    housekeeping.current.start();
     return { service, shell, close: () => service.close() };
   } catch (err) {
     await worker.current?.stop();
+    await housekeeping.current?.stop();
     await pool.end().catch(() => undefined);
     throw err;
   }

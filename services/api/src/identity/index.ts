@@ -37,12 +37,15 @@ export { PostgresAuditLog } from "./audit-log";
 export { IdentityAuthenticator } from "./authenticator";
 export { IdentityService } from "./service";
 export { PasswordHasher } from "./passwords";
+export { SessionHousekeeping, sweepGraceS } from "./housekeeping";
 
 export type IdentityEnv = Pick<ApiEnv, "ENVIRONMENT" | "JWT_SIGNING_KEY" | "ACCESS_TOKEN_TTL_S" | "REFRESH_TOKEN_TTL_S">;
 
 export interface Identity {
   authenticator: IdentityAuthenticator;
   audit: PostgresAuditLog;
+  /** Sessions and refresh tokens (their housekeeping: housekeeping.ts). */
+  sessions: SessionStore;
   /** What registerAuthRoutes, registerUserRoutes and registerAuditRoutes need. */
   routes: { identity: IdentityService; auditLog: PostgresAuditLog };
 }
@@ -64,5 +67,5 @@ export function createIdentity(opts: { pool: Pool; env: IdentityEnv; hasher?: Pa
     authenticator,
     refreshTtlS: env.REFRESH_TOKEN_TTL_S,
   });
-  return { authenticator, audit, routes: { identity, auditLog: audit } };
+  return { authenticator, audit, sessions, routes: { identity, auditLog: audit } };
 }

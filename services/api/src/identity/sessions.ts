@@ -81,6 +81,24 @@ export class SessionStore {
     return rows[0] && userOf(rows[0]);
   }
 
+  /**
+   * Forgets what can no longer matter: refresh tokens that expired more than `graceS` ago (used or
+   * not: an expired token is refused either way, so its reuse needs no detecting), then sessions older
+   * than `graceS` with no refresh token left. A live session always holds its latest token, and every
+   * access token of a session was issued before its last refresh token expired, so with `graceS` at
+   * least the access tokens' lifetime no valid token loses its session.
+   */
+  async sweep(graceS: number): Promise<{ refreshTokens: number; sessions: number }> {
+    const tokens = await this.pool.query("DELETE FROM refresh_tokens WHERE expires_at < now() - make_interval(secs => $1)", [graceS]);
+    const sessions = await this.pool.query(
+      `DELETE FROM sessions s
+        WHERE s.created_at < now() - make_interval(secs => $1)
+          AND NOT EXISTS (SELECT 1 FROM refresh_tokens rt WHERE rt.session_id = s.id)`,
+      [graceS],
+    );
+    return { refreshTokens: tokens.rowCount ?? 0, sessions: sessions.rowCount ?? 0 };
+  }
+
   private async issue(client: PoolClient, sessionId: string): Promise<string> {
     const token = newRefreshToken();
     await client.query("INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))", [sha256(token), sessionId, this.refreshTtlS]);
