@@ -9,7 +9,7 @@ import { FEATURES } from "@mlops/dev-fixtures";
 import { createLogger } from "@mlops/common";
 import { createApiShell } from "../../../services/api/src/http/shell";
 import { ClassNames } from "../../../services/api/src/predict/class-names";
-import { registerPredictionRoutes } from "../../../services/api/src/routes/predictions";
+import { MAX_FEEDBACK_ITEMS, registerPredictionRoutes } from "../../../services/api/src/routes/predictions";
 import { openApiProblems } from "../../helpers/openapi";
 import { ServingClient } from "../../../services/api/src/predict/serving-client";
 import { useTestDatabase } from "../../helpers/postgres";
@@ -276,6 +276,78 @@ describe("GET /models/{id}/predictions and PATCH /predictions/{prediction_id}", 
     const res = await call("PATCH", `${stack.api}/predictions/batch_9:17`, { role: "ml_engineer", body: { actual: 0 } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ prediction_id: "batch_9:17", status: "pending" });
+  });
+});
+
+describe("POST /models/{id}/feedback", () => {
+  const ids = ["bulk-1", "bulk-2", "bulk-3"];
+  let labels: Record<string, string>;
+
+  beforeAll(async () => {
+    labels = {};
+    for (const [i, id] of ids.entries()) {
+      const res = await call("POST", predictUrl(), { role: "ml_engineer", body: { features: features(60 + i), prediction_id: id } });
+      expect(res.status).toBe(200);
+      labels[id] = res.body.prediction.class;
+    }
+    for (const id of ids) await stored(id);
+  });
+
+  test("stores a page of ground truth in one call: class names as labels, the later item of an id wins, early ones pending", async () => {
+    const other = (id: string) => CLASS_NAMES.find((c) => c !== labels[id])!;
+    const res = await call("POST", `${stack.api}/models/${MODEL}/feedback`, {
+      role: "data_scientist",
+      body: {
+        items: [
+          { prediction_id: "bulk-1", actual: labels["bulk-1"], feedback: "checked" },
+          { prediction_id: "bulk-2", actual: labels["bulk-2"] },
+          { prediction_id: "bulk-2", actual: other("bulk-2") },
+          { prediction_id: "bulk-3", actual: 1 },
+          { prediction_id: "bulk-later", actual: "fraudulent" },
+        ],
+      },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ model_id: MODEL, received: 5, inserted: 4, corrected: 0, commented: 0, unchanged: 1, joined: 3, recorded_at: expect.any(String) });
+    const bulk1 = await stack.monitorClient.getPrediction("bulk-1");
+    expect([bulk1?.actual, bulk1?.feedback]).toEqual([String(CLASS_NAMES.indexOf(labels["bulk-1"])), "checked"]);
+    expect((await stack.monitorClient.getPrediction("bulk-2"))?.actual).toBe(String(CLASS_NAMES.indexOf(other("bulk-2"))));
+    expect((await stack.monitorClient.getPrediction("bulk-3"))?.actual).toBe("1");
+
+    // The same page again changes nothing; a different label is a correction.
+    const again = await call("POST", `${stack.api}/models/${MODEL}/feedback`, { role: "ml_engineer", body: { items: [{ prediction_id: "bulk-3", actual: 1 }, { prediction_id: "bulk-1", actual: other("bulk-1") }] } });
+    expect(again.body).toMatchObject({ received: 2, inserted: 0, corrected: 1, unchanged: 1, joined: 1 });
+
+    // The pending one joins when its prediction arrives.
+    expect((await call("POST", predictUrl(), { role: "ml_engineer", body: { features: features(70), prediction_id: "bulk-later" } })).status).toBe(200);
+    await waitFor(async () => (await stack.monitorClient.getPrediction("bulk-later"))?.actual === "1", "bulk-later joined");
+  });
+
+  test("bad items are 422 naming each, and nothing is stored", async () => {
+    const tooMany = Array.from({ length: MAX_FEEDBACK_ITEMS + 1 }, (_, i) => ({ prediction_id: `many-${i}`, actual: 0 }));
+    const res = await call("POST", `${stack.api}/models/${MODEL}/feedback`, { role: "ml_engineer", body: { items: tooMany } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.errors).toEqual([{ loc: "body.items", message: expect.stringContaining(`at most ${MAX_FEEDBACK_ITEMS}`) }]);
+
+    expect((await call("POST", predictUrl(), { role: "ml_engineer", body: { features: features(80), prediction_id: "bad-ok" } })).status).toBe(200);
+    await stored("bad-ok");
+    const bad = await call("POST", `${stack.api}/models/${MODEL}/feedback`, {
+      role: "ml_engineer",
+      body: { items: [{ prediction_id: "bad-ok", actual: 0 }, { prediction_id: "has space", actual: 0 }, { prediction_id: "bad-2", actual: null }] },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.details.errors.map((e: { loc: string }) => e.loc).sort()).toEqual(["body.items.1.prediction_id", "body.items.2.actual"]);
+    // The valid item of the refused page was not stored either.
+    expect((await stack.monitorClient.getPrediction("bad-ok"))?.actual).toBeNull();
+  });
+
+  test("a model without a serving deployment is 404; a viewer may not write ground truth", async () => {
+    const unknown = await call("POST", `${stack.api}/models/no-such-model/feedback`, { role: "ml_engineer", body: { items: [{ prediction_id: "x", actual: 0 }] } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe("MODEL_NOT_FOUND");
+    const viewer = await call("POST", `${stack.api}/models/${MODEL}/feedback`, { role: "viewer", body: { items: [{ prediction_id: "x", actual: 0 }] } });
+    expect(viewer.status).toBe(403);
+    expect(viewer.body.error.details.required_permission).toBe("write_feedback");
   });
 });
 

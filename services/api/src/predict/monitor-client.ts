@@ -61,6 +61,8 @@ export interface FeedbackReceipt {
   received: number;
   inserted: number;
   corrected: number;
+  /** Same label, another comment. */
+  commented: number;
   unchanged: number;
   /** Labels that met their prediction with this call. */
   labelled: number;
@@ -93,9 +95,10 @@ export class MonitorClient {
     return answer.body as MonitorPrediction;
   }
 
-  async sendFeedback(item: FeedbackItem): Promise<FeedbackReceipt> {
-    const answer = await this.send("POST", "/v1/feedback", this.opts.feedbackToken, JSON.stringify(item));
-    if (answer.status !== 200) throw failure(answer, `recording the ground truth of ${item.prediction_id}`);
+  /** One item, or many as one batch of the monitor (a later item of the same id wins). */
+  async sendFeedback(items: FeedbackItem | readonly FeedbackItem[]): Promise<FeedbackReceipt> {
+    const answer = await this.send("POST", "/v1/feedback", this.opts.feedbackToken, JSON.stringify(items));
+    if (answer.status !== 200) throw failure(answer, Array.isArray(items) ? `recording ${items.length} ground truths` : `recording the ground truth of ${(items as FeedbackItem).prediction_id}`);
     return answer.body as FeedbackReceipt;
   }
 

@@ -21,7 +21,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { ApiRouter } from "../http/endpoint";
-import { ApiError } from "../http/errors";
+import { ApiError, modelNotFound } from "../http/errors";
 import { explainByOcclusion, type PredictProba } from "../predict/explain";
 import { featuresSchema, modelIdParam, predictionIdSchema, predictionSchema, storedPredictionSchema } from "../predict/contract";
 import type { FeedbackItem, FeedbackReceipt, MonitorPrediction, MonitorPredictionPage, PredictionQuery } from "../predict/monitor-client";
@@ -47,7 +47,7 @@ export interface PredictionRouteDeps {
   monitor?: {
     listPredictions(model: string, q: PredictionQuery): Promise<MonitorPredictionPage>;
     getPrediction(id: string): Promise<(MonitorPrediction & { model?: string }) | undefined>;
-    sendFeedback(item: FeedbackItem): Promise<FeedbackReceipt>;
+    sendFeedback(items: FeedbackItem | readonly FeedbackItem[]): Promise<FeedbackReceipt>;
   };
   /** Models whose class names may translate a pending prediction's ground truth (SERVING_URLS' keys). */
   servedModels?: () => readonly string[];
@@ -115,6 +115,33 @@ const listAnswer = z.object({
 const feedbackBody = z.object({
   actual: z.union([z.string().min(1).max(256), z.number(), z.boolean()], { message: "expected the true class (name or label) or value" }).meta({ example: "fraudulent" }),
   feedback: z.string().max(2000).optional().describe("a comment, stored with the ground truth").meta({ example: "False negative - transaction was actually fraudulent" }),
+});
+
+/** A prediction's id as the monitor keeps it: the API's ids, a caller's, `<batch>:<row>`, an OIP request's `<id>:<row>`. */
+const storedPredictionId = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,100}(:\d{1,9})?$/, "expected a prediction_id (1 to 100 characters of A-Z, a-z, 0-9, _ . -), optionally with :<row> for a batch row")
+  .meta({ example: "pred_123456" });
+
+/** Items of one POST /models/{id}/feedback: a labelling job's page, far below the monitor's batch limit. */
+export const MAX_FEEDBACK_ITEMS = 1000;
+
+const feedbackBatchBody = z.object({
+  items: z
+    .array(feedbackBody.extend({ prediction_id: storedPredictionId }))
+    .min(1, "send at least one item")
+    .max(MAX_FEEDBACK_ITEMS, `at most ${MAX_FEEDBACK_ITEMS} items per call`),
+});
+
+const feedbackBatchAnswer = z.object({
+  model_id: z.string(),
+  received: z.number().int(),
+  inserted: z.number().int().describe("ground truths stored for the first time"),
+  corrected: z.number().int().describe("ground truths that replaced a different one"),
+  commented: z.number().int().describe("same ground truth, comment changed"),
+  unchanged: z.number().int().describe("repeats, and earlier items of an id sent twice (the later one wins)"),
+  joined: z.number().int().describe("labelled predictions written by this call; the others' predictions have not reached the monitor yet (they join when they do) or already had this label"),
+  recorded_at: z.iso.datetime(),
 });
 
 const feedbackAnswer = z.object({
@@ -251,12 +278,7 @@ export function registerPredictionRoutes(api: ApiRouter, deps: PredictionRouteDe
     tag: "predictions",
     access: "write_feedback",
     rateClass: "predictions",
-    params: z.object({
-      prediction_id: z
-        .string()
-        .regex(/^[A-Za-z0-9_.-]{1,100}(:\d{1,9})?$/, "expected a prediction_id (1 to 100 characters of A-Z, a-z, 0-9, _ . -), optionally with :<row> for a batch row")
-        .meta({ example: "pred_123456" }),
-    }),
+    params: z.object({ prediction_id: storedPredictionId }),
     body: feedbackBody,
     responses: {
       200: { description: "recorded", schema: feedbackAnswer },
@@ -271,6 +293,49 @@ export function registerPredictionRoutes(api: ApiRouter, deps: PredictionRouteDe
       const status = stored || receipt.labelled > 0 ? "joined" : "pending";
       auditDetail({ prediction_id: id, status, ...(actual !== body.actual ? { label: actual } : {}) });
       return { body: { prediction_id: params.prediction_id, actual: body.actual, feedback: body.feedback ?? null, recorded_at: new Date().toISOString(), status } };
+    },
+  });
+
+  api.endpoint({
+    method: "post",
+    path: "/models/{id}/feedback",
+    operationId: "recordGroundTruthBatch",
+    summary: "Record the ground truth of many predictions of a model",
+    description:
+      `Up to ${MAX_FEEDBACK_ITEMS} items, stored by the monitor as one batch: a labelling job spends one call (and one unit of the predictions rate limit) per page, not per prediction. ` +
+      "Class names are translated with the model's `class_names`. Prediction ids are taken as they are: a row of an OIP request made on serving is `<id>:<row>` here. " +
+      "A ground truth whose prediction has not reached the monitor yet is kept and joined when it arrives; of two items for one id the later wins.",
+    tag: "predictions",
+    access: "write_feedback",
+    rateClass: "predictions",
+    params: z.object({ id: modelIdParam }),
+    body: feedbackBatchBody,
+    responses: {
+      200: { description: "stored", schema: feedbackBatchAnswer },
+      404: { description: "no serving deployment for this model (MODEL_NOT_FOUND)" },
+      503: { description: "the monitor is not configured or unreachable (MONITOR_UNAVAILABLE)" },
+    },
+    handler: async ({ params, body, auditDetail }) => {
+      const model = params.id;
+      if (deps.servedModels && !deps.servedModels().includes(model)) throw modelNotFound(model);
+      const mon = monitor();
+      const names = await deps.classNames.of(model).catch(() => undefined);
+      const items = body.items.map((item) => ({ prediction_id: item.prediction_id, actual: actualLabel(item.actual, names), ...(item.feedback !== undefined ? { comment: item.feedback } : {}) }));
+      const receipt = await mon.sendFeedback(items);
+      auditDetail({ model_id: model, items: items.length, joined: receipt.labelled });
+      return {
+        body: {
+          model_id: model,
+          received: receipt.received,
+          inserted: receipt.inserted,
+          corrected: receipt.corrected,
+          commented: receipt.commented,
+          // Everything else: repeats, and the earlier items of an id sent twice.
+          unchanged: receipt.received - receipt.inserted - receipt.corrected - receipt.commented,
+          joined: receipt.labelled,
+          recorded_at: new Date().toISOString(),
+        },
+      };
     },
   });
 }
