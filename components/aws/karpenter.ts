@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Tags } from "../contracts";
+import { pinnedRelease } from "../kubernetes/helm-release";
 import { recommendedLabels } from "../kubernetes/labels";
 import { podSecurityLabels } from "../kubernetes/namespaces";
 import { policySpecs, type Flow } from "../kubernetes/network-policies";
@@ -201,34 +202,24 @@ export class Karpenter extends pulumi.ComponentResource {
     );
 
     // CRDs first, from their own chart, so a version bump upgrades them too.
-    const crds = new k8s.helm.v3.Release(
+    const crds = pinnedRelease(
       `${name}-crd`,
       {
-        name: KARPENTER_CHART.crdRelease,
-        chart: KARPENTER_CHART.crdChart,
-        version: KARPENTER_CHART.version,
+        pin: { chart: KARPENTER_CHART.crdChart, version: KARPENTER_CHART.version, release: KARPENTER_CHART.crdRelease },
         namespace: namespace.metadata.name,
         createNamespace: false,
-        atomic: true,
-        cleanupOnFail: true,
         timeout: 300,
-        maxHistory: 5,
       },
       { ...k8sOpts, dependsOn: policies },
     );
-    this.release = new k8s.helm.v3.Release(
+    this.release = pinnedRelease(
       `${name}-release`,
       {
-        name: KARPENTER_CHART.release,
-        chart: KARPENTER_CHART.chart,
-        version: KARPENTER_CHART.version,
+        pin: KARPENTER_CHART,
         namespace: namespace.metadata.name,
         createNamespace: false,
+        // The CRDs are the release above's.
         skipCrds: true,
-        atomic: true,
-        cleanupOnFail: true,
-        timeout: 600,
-        maxHistory: 5,
         values: karpenterValues(args, this.queueName, controllerRole.roleArn, region),
       },
       // The controller starts with its permissions, its queue and a node identity that can join the cluster.

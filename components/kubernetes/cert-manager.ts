@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Dns01Support, Toleration } from "../contracts";
+import { pinnedRelease } from "./helm-release";
 import { recommendedLabels } from "./labels";
 import { createNamespace } from "./namespaces";
 import { NetworkPolicies, type Flow, type Peer, type Port } from "./network-policies";
@@ -84,21 +85,9 @@ export class CertManager extends pulumi.ComponentResource {
     const namespace = createNamespace({ name: ns, enforce: "restricted", warn: "restricted", kubernetesVersion: args.kubernetesVersion }, parent);
     const policies = new NetworkPolicies(`${name}-policies`, { namespace: namespace.metadata.name, namespaceName: ns, flows: certManagerFlows(args.dns01) }, parent);
 
-    this.release = new k8s.helm.v3.Release(
+    this.release = pinnedRelease(
       `${name}-release`,
-      {
-        name: CERT_MANAGER.release,
-        chart: CERT_MANAGER.chart,
-        version: CERT_MANAGER.version,
-        repositoryOpts: { repo: CERT_MANAGER.repo },
-        namespace: namespace.metadata.name,
-        createNamespace: false,
-        atomic: true,
-        cleanupOnFail: true,
-        timeout: 600,
-        maxHistory: 5,
-        values: certManagerValues(args),
-      },
+      { pin: CERT_MANAGER, namespace: namespace.metadata.name, createNamespace: false, values: certManagerValues(args) },
       { ...parent, dependsOn: [policies] },
     );
 

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Foundation, IngressSupport, Toleration } from "../contracts";
 import { CertManager, type TlsIssuer } from "./cert-manager";
 import { API_NAME, MLFLOW_NAME, PORTS, servingName } from "./constants";
+import { pinnedRelease } from "./helm-release";
 import { SKIP_AWAIT_ANNOTATION } from "./http-workload";
 import { recommendedLabels } from "./labels";
 import { KUBE_PROMETHEUS_STACK } from "./monitoring-stack";
@@ -221,19 +222,13 @@ export class PlatformIngress extends pulumi.ComponentResource {
       { namespace: namespace.metadata.name, namespaceName: INGRESS_NGINX.namespace, flows: [...args.flows, ...controllerFlows(s.plainHttp)] },
       parent,
     );
-    this.controller = new k8s.helm.v3.Release(
+    this.controller = pinnedRelease(
       `${name}-controller`,
       {
-        name: INGRESS_NGINX.release,
-        chart: INGRESS_NGINX.chart,
-        version: INGRESS_NGINX.version,
-        repositoryOpts: { repo: INGRESS_NGINX.repo },
+        pin: INGRESS_NGINX,
         namespace: namespace.metadata.name,
         createNamespace: false,
-        atomic: true,
-        cleanupOnFail: true,
         timeout: 900,
-        maxHistory: 5,
         values: ingressNginxValues(s, support, tolerations, endpoints.map((e) => e.host)),
       },
       { ...parent, dependsOn: [policies] },

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { LogShipping, WorkloadIdentity } from "../contracts";
 import { PORTS } from "./constants";
+import { pinnedRelease } from "./helm-release";
 import { createNamespace } from "./namespaces";
 import { NetworkPolicies, type Flow, type Peer } from "./network-policies";
 import type { ResourceSpec } from "./pod";
@@ -43,20 +44,9 @@ export class LogShipper extends pulumi.ComponentResource {
     // Fluent Bit reads the node's /var/log through a hostPath (and keeps its read offsets there).
     const namespace = createNamespace({ name: ns, enforce: "privileged", warn: "restricted", kubernetesVersion: args.kubernetesVersion }, parent);
     const policies = new NetworkPolicies(`${name}-policies`, { namespace: namespace.metadata.name, namespaceName: ns, flows: logShipperFlows(ns) }, parent);
-    this.release = new k8s.helm.v3.Release(
+    this.release = pinnedRelease(
       `${name}-release`,
-      {
-        name: AWS_FOR_FLUENT_BIT_CHART.release,
-        chart: AWS_FOR_FLUENT_BIT_CHART.chart,
-        version: AWS_FOR_FLUENT_BIT_CHART.version,
-        repositoryOpts: { repo: AWS_FOR_FLUENT_BIT_CHART.repo },
-        namespace: namespace.metadata.name,
-        atomic: true,
-        cleanupOnFail: true,
-        timeout: 600,
-        maxHistory: 5,
-        values: fluentBitValues(args.logs, args.resources ?? DEFAULT_RESOURCES),
-      },
+      { pin: AWS_FOR_FLUENT_BIT_CHART, namespace: namespace.metadata.name, values: fluentBitValues(args.logs, args.resources ?? DEFAULT_RESOURCES) },
       { ...parent, dependsOn: [namespace, ...policies.policies] },
     );
     this.registerOutputs({});

@@ -5,6 +5,7 @@ import type { Toleration } from "../contracts";
 import type { RuleGroup } from "./alert-rules";
 import { ALERTMANAGER_SECRETS_DIR, RECEIVER_CREDENTIALS_SECRET, alertmanagerConfig, credentialValues, type AlertRouting } from "./alertmanager-config";
 import type { Dashboard } from "./dashboards";
+import { pinnedRelease } from "./helm-release";
 import { recommendedLabels } from "./labels";
 import type { ResourceSpec } from "./pod";
 
@@ -78,20 +79,14 @@ export class MonitoringStack extends pulumi.ComponentResource {
     this.grafanaAdminSecretName = grafanaAdmin.metadata.name;
     const receiverCredentials = receiverCredentialsSecret(`${name}-alert-receivers`, args, labels, parent);
 
-    this.crds = new k8s.helm.v3.Release(
+    this.crds = pinnedRelease(
       `${name}-kube-prometheus-stack`,
       {
-        name: KUBE_PROMETHEUS_STACK.release,
-        chart: KUBE_PROMETHEUS_STACK.chart,
-        version: KUBE_PROMETHEUS_STACK.version,
-        repositoryOpts: { repo: KUBE_PROMETHEUS_STACK.repo },
+        pin: KUBE_PROMETHEUS_STACK,
         namespace: args.namespace,
         // Helm installs the chart's crds/ before its templates; Pulumi waits for the release.
         skipCrds: false,
-        atomic: true,
-        cleanupOnFail: true,
         timeout: 900,
-        maxHistory: 5,
         values: kubePrometheusStackValues(args, grafanaAdmin.metadata.name),
       },
       // Prometheus' claims stay Pending, and the atomic release rolls back, without the StorageClass.

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { BackupProvider, BackupStore, Toleration } from "../contracts";
 import { PORTS, VELERO_SERVICE_ACCOUNT } from "./constants";
+import { pinnedRelease } from "./helm-release";
 import { recommendedLabels } from "./labels";
 import { createNamespace } from "./namespaces";
 import { NetworkPolicies, type Flow, type Peer, type Port } from "./network-policies";
@@ -126,20 +127,13 @@ export class Velero extends pulumi.ComponentResource {
       );
     }
 
-    this.release = new k8s.helm.v3.Release(
+    this.release = pinnedRelease(
       `${name}-release`,
       {
-        name: VELERO_CHART.release,
-        chart: VELERO_CHART.chart,
-        version: VELERO_CHART.version,
-        repositoryOpts: { repo: VELERO_CHART.repo },
+        pin: VELERO_CHART,
         namespace: namespace.metadata.name,
         // Helm installs the chart's crds/ on the first install (the CRD upgrade Job stays off: it pulls a kubectl image).
         skipCrds: false,
-        atomic: true,
-        cleanupOnFail: true,
-        timeout: 600,
-        maxHistory: 5,
         values: veleroValues(args),
       },
       { ...parent, dependsOn },

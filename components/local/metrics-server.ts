@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { pinnedRelease } from "../kubernetes/helm-release";
 import { createNamespace } from "../kubernetes/namespaces";
 import { NetworkPolicies } from "../kubernetes/network-policies";
 
@@ -58,19 +59,13 @@ export class MetricsServer extends pulumi.ComponentResource {
       parent,
     );
 
-    this.release = new k8s.helm.v3.Release(
+    this.release = pinnedRelease(
       `${name}-release`,
       {
-        name: METRICS_SERVER_CHART.release,
-        chart: METRICS_SERVER_CHART.chart,
-        version: METRICS_SERVER_CHART.version,
-        repositoryOpts: { repo: METRICS_SERVER_CHART.repo },
+        pin: METRICS_SERVER_CHART,
         namespace: namespace.metadata.name,
         createNamespace: false,
-        atomic: true,
-        cleanupOnFail: true,
         timeout: 300,
-        maxHistory: 5,
         values: {
           containerPort: METRICS_SERVER_PORT,
           // kind's kubelets serve a self-signed certificate (no cluster CA signs it, and it names no

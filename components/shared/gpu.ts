@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Toleration } from "../contracts";
+import { pinnedRelease } from "../kubernetes/helm-release";
 import { recommendedLabels } from "../kubernetes/labels";
 import { podSecurityLabels } from "../kubernetes/namespaces";
 
@@ -85,19 +86,12 @@ export class NvidiaDevicePlugin extends pulumi.ComponentResource {
       },
       opts_,
     );
-    this.release = new k8s.helm.v3.Release(
+    this.release = pinnedRelease(
       `${name}-release`,
       {
-        name: NVIDIA_DEVICE_PLUGIN_CHART.release,
-        chart: NVIDIA_DEVICE_PLUGIN_CHART.chart,
-        version: NVIDIA_DEVICE_PLUGIN_CHART.version,
-        repositoryOpts: { repo: NVIDIA_DEVICE_PLUGIN_CHART.repo },
+        pin: NVIDIA_DEVICE_PLUGIN_CHART,
         namespace: namespace.metadata.name,
         createNamespace: false,
-        atomic: true,
-        cleanupOnFail: true,
-        timeout: 600,
-        maxHistory: 5,
         values: {
           // The chart's defaults plus the foundation's own taints of GPU nodes.
           tolerations: [
