@@ -6,9 +6,12 @@ import { stringify } from "yaml";
  * durations) load the same rules. Metric names are the ones of the services (common brief).
  *
  * Scrape targets carry two labels the rules rely on, set by the ServiceMonitors (and by the local
- * platform's scrape config): `mlops_component` (serving | drift | monitor | mlflow) and `mlops_model`.
- * Every alert carries `platform="mlops"` (Alertmanager routes on it to the monitor), `model`, `severity`,
- * the owning `team` when given (Alertmanager routes on it to people), and a `runbook_url` annotation.
+ * platform's scrape config): `mlops_component` (serving | drift | monitor | mlflow | api) and `mlops_model`
+ * (serving and drift only). Every alert carries `platform="mlops"` (Alertmanager routes on it to the
+ * monitor), `severity`, the owning `team` when given (Alertmanager routes on it to people), and a
+ * `runbook_url` annotation; the model alerts carry `model`. The platform API's alerts (group `mlops-api`)
+ * carry no `model`: the API is one service in front of every model, so they are by `operation` (the
+ * OpenAPI operationId) or by scrape target instead.
  */
 export const ALERT_NAMES = [
   "ModelServerDown",
@@ -20,10 +23,13 @@ export const ALERT_NAMES = [
   "PredictionEventsDropped",
   "DriftDetectorDown",
   "ModelVersionMissing",
+  "PlatformApiDown",
+  "PlatformApiErrorRatioHigh",
+  "PlatformApiLatencyHigh",
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
-/** PRODUCT.md's `for` column. */
+/** PRODUCT.md's `for` column (ModelVersionMissing and the platform API's alerts are not in its table). */
 export const DEFAULT_FOR: Record<AlertName, string> = {
   ModelServerDown: "1m",
   InferenceErrorRatioHigh: "2m",
@@ -34,6 +40,9 @@ export const DEFAULT_FOR: Record<AlertName, string> = {
   PredictionEventsDropped: "10m",
   DriftDetectorDown: "5m",
   ModelVersionMissing: "10m",
+  PlatformApiDown: "2m",
+  PlatformApiErrorRatioHigh: "5m",
+  PlatformApiLatencyHigh: "10m",
 };
 
 export const SEVERITY: Record<AlertName, "critical" | "warning"> = {
@@ -46,7 +55,20 @@ export const SEVERITY: Record<AlertName, "critical" | "warning"> = {
   PredictionEventsDropped: "warning",
   DriftDetectorDown: "warning",
   ModelVersionMissing: "warning",
+  PlatformApiDown: "critical",
+  PlatformApiErrorRatioHigh: "critical",
+  PlatformApiLatencyHigh: "warning",
 };
+
+/**
+ * The platform API's prediction operations (operationIds of services/api/src/routes: predictions.ts and
+ * batch.ts), the only ones PlatformApiLatencyHigh watches: the others (the deploy gate runs a candidate
+ * through ONNX Runtime, model and user administration) take what they take and must not page.
+ */
+export const API_PREDICTION_OPERATIONS = ["createPrediction", "predictBatch"] as const;
+
+/** The default of `apiLatencyP95Seconds`: predictions through the API, seconds at p95. */
+export const DEFAULT_API_LATENCY_P95_SECONDS = 0.5;
 
 /** The label every platform alert carries; Alertmanager sends what has it to the monitor. */
 export const PLATFORM_ALERT_LABEL = { platform: "mlops" } as const;
@@ -77,6 +99,8 @@ export interface AlertRuleParams {
   errorRatio: number;
   /** p95 inference latency, seconds (0.1). */
   latencyP95Seconds: number;
+  /** p95 latency of the platform API's prediction operations, seconds (default 0.5). */
+  apiLatencyP95Seconds?: number;
   /** Drifted-feature share for DataDriftDetected (0.3) and DataDriftCritical (0.7). */
   driftShareWarning: number;
   driftShareCritical: number;
@@ -123,7 +147,10 @@ export function buildAlertRules(params: AlertRuleParams): RuleGroup[] {
     labels: { severity: SEVERITY[alert], ...PLATFORM_ALERT_LABEL, ...(p.team ? { team: p.team } : {}), ...extraLabels },
     annotations: { summary, description, runbook_url: runbookUrl(alert, p.runbookBaseUrl) },
   });
-  const down = (component: string) => `label_replace(up{mlops_component="${component}"}, "model", "$1", "mlops_model", "(.+)") == 0`;
+  // Serving and drift targets are per model: their `mlops_model` becomes the alert's `model`. A target of
+  // no model (the platform API) keeps its own labels.
+  const down = (component: string, perModel = true) =>
+    perModel ? `label_replace(up{mlops_component="${component}"}, "model", "$1", "mlops_model", "(.+)") == 0` : `up{mlops_component="${component}"} == 0`;
 
   const serving: AlertRule[] = [
     rule("ModelServerDown", down("serving"), "Model server {{ $labels.model }} is down", "Prometheus cannot scrape the serving target {{ $labels.instance }} of model {{ $labels.model }}."),
@@ -198,10 +225,38 @@ export function buildAlertRules(params: AlertRuleParams): RuleGroup[] {
       { model: m.name },
     );
   });
+  const apiCalls = (selector = "") => `sum by (operation) (rate(mlops_api_requests_total${selector}[${w}]))`;
+  const predictions = `operation=~"${API_PREDICTION_OPERATIONS.join("|")}"`;
+  const api: AlertRule[] = [
+    rule("PlatformApiDown", down("api", false), "Platform API target {{ $labels.instance }} is down", "Prometheus cannot scrape the platform API target {{ $labels.instance }}."),
+    rule(
+      "PlatformApiErrorRatioHigh",
+      // 503s count: serving or the monitor behind the API is unreachable. The last clause keeps the rule to
+      // operations with traffic in the window (without calls the ratio is 0/0, which never compares true).
+      [
+        `(`,
+        `  ${apiCalls(`{status=~"5.."}`)}`,
+        `/`,
+        `  ${apiCalls()}`,
+        `) > ${p.errorRatio}`,
+        `and on (operation)`,
+        `  ${apiCalls()} > 0`,
+      ].join("\n"),
+      "Platform API errors on {{ $labels.operation }} above " + percent(p.errorRatio),
+      `{{ $value | humanizePercentage }} of the platform API's {{ $labels.operation }} calls answered 5xx over ${w} (threshold ${percent(p.errorRatio)}).`,
+    ),
+    rule(
+      "PlatformApiLatencyHigh",
+      `histogram_quantile(0.95, sum by (operation, le) (rate(mlops_api_request_duration_seconds_bucket{${predictions}}[${w}]))) > ${p.apiLatencyP95Seconds}`,
+      `p95 latency of the platform API's {{ $labels.operation }} above ${p.apiLatencyP95Seconds}s`,
+      `The p95 latency of {{ $labels.operation }} through the platform API is {{ $value | humanizeDuration }} over ${w} (threshold ${p.apiLatencyP95Seconds}s).`,
+    ),
+  ];
   return [
     { name: "mlops-serving", rules: serving },
     { name: "mlops-drift", rules: drift },
     ...(quality.length ? [{ name: "mlops-quality", rules: quality }] : []),
+    { name: "mlops-api", rules: api },
   ];
 }
 
@@ -219,6 +274,8 @@ function validate(params: AlertRuleParams): Required<Omit<AlertRuleParams, "for"
   ratio("driftShareWarning", params.driftShareWarning);
   ratio("driftShareCritical", params.driftShareCritical);
   if (!(Number.isFinite(params.latencyP95Seconds) && params.latencyP95Seconds > 0)) problems.push(`latencyP95Seconds: expected a positive number of seconds, got ${params.latencyP95Seconds}`);
+  const apiLatencyP95Seconds = params.apiLatencyP95Seconds ?? DEFAULT_API_LATENCY_P95_SECONDS;
+  if (!(Number.isFinite(apiLatencyP95Seconds) && apiLatencyP95Seconds > 0)) problems.push(`apiLatencyP95Seconds: expected a positive number of seconds, got ${apiLatencyP95Seconds}`);
   if (params.driftShareWarning > params.driftShareCritical) problems.push(`driftShareWarning (${params.driftShareWarning}) must not exceed driftShareCritical (${params.driftShareCritical})`);
   const names = new Set<string>();
   for (const m of params.models) {
@@ -242,7 +299,7 @@ function validate(params: AlertRuleParams): Required<Omit<AlertRuleParams, "for"
   if (!/^[^\s{}"]+$/.test(runbookBaseUrl)) problems.push(`runbookBaseUrl: "${runbookBaseUrl}" is not a URL or path (no spaces, braces or quotes)`);
   if (params.team !== undefined && !TEAM_LABEL_VALUE.test(params.team)) problems.push(`team: "${params.team}" is not a label value for routing (letters, digits, spaces, . _ -)`);
   if (problems.length) throw new Error(`invalid alert rule parameters:\n  ${problems.join("\n  ")}`);
-  return { ...params, qualityWindow, rateWindow, qualityMinLabels, runbookBaseUrl, for: durations };
+  return { ...params, apiLatencyP95Seconds, qualityWindow, rateWindow, qualityMinLabels, runbookBaseUrl, for: durations };
 }
 
 function percent(ratio: number): string {

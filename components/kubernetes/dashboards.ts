@@ -1,3 +1,5 @@
+import { API_PREDICTION_OPERATIONS } from "./alert-rules";
+
 /**
  * Grafana dashboards of the platform, as plain JSON models (schemaVersion 39), built from the metric
  * names of the services. Loaded by the Grafana sidecar from labelled ConfigMaps.
@@ -73,16 +75,17 @@ class Layout {
   }
 }
 
-function variables(modelMetric: string): Record<string, unknown>[] {
+/** The data source and one multi-value variable `name` over the values of `label` of `metric` ("All": every value). */
+function variables(metric: string, name = "model", label = name, title = "Model"): Record<string, unknown>[] {
   return [
     { name: "datasource", label: "Data source", type: "datasource", query: "prometheus", current: {}, hide: 0 },
     {
-      name: "model",
-      label: "Model",
+      name,
+      label: title,
       type: "query",
       datasource: DS,
-      query: { query: `label_values(${modelMetric}, model)`, refId: "models" },
-      definition: `label_values(${modelMetric}, model)`,
+      query: { query: `label_values(${metric}, ${label})`, refId: `${name}s` },
+      definition: `label_values(${metric}, ${label})`,
       multi: true,
       includeAll: true,
       allValue: ".+",
@@ -93,7 +96,7 @@ function variables(modelMetric: string): Record<string, unknown>[] {
   ];
 }
 
-function dashboard(uid: string, title: string, tags: string[], modelMetric: string, panels: Panel[]): Dashboard {
+function dashboard(uid: string, title: string, tags: string[], modelMetric: string, panels: Panel[], templating = variables(modelMetric)): Dashboard {
   return {
     uid,
     title,
@@ -102,7 +105,7 @@ function dashboard(uid: string, title: string, tags: string[], modelMetric: stri
     schemaVersion: 39,
     refresh: "30s",
     time: { from: "now-6h", to: "now" },
-    templating: { list: variables(modelMetric) },
+    templating: { list: templating },
     panels,
     editable: false,
   };
@@ -173,8 +176,56 @@ export function modelHealthDashboard(): Dashboard {
   return dashboard("mlops-model-health", "MLOps / Model health", ["drift", "quality"], "mlops_drift_share", panels);
 }
 
+/**
+ * The platform API (services/api), the front door in front of every model: calls by operation (the
+ * OpenAPI operationId) and status class, the 5xx ratio its alert watches, and the latency of the
+ * predictions that pass through it. No model variable: the API's metrics are per operation.
+ */
+export function platformApiDashboard(): Dashboard {
+  const OPERATION = `operation=~"$operation"`;
+  const PREDICTIONS = `operation=~"${API_PREDICTION_OPERATIONS.join("|")}"`;
+  const calls = (selector: string) => `sum by (operation) (rate(mlops_api_requests_total{${selector}}[${RATE}]))`;
+  const quantile = (q: number) => ({
+    expr: `histogram_quantile(${q}, sum by (operation, le) (rate(mlops_api_request_duration_seconds_bucket{${PREDICTIONS}}[${RATE}])))`,
+    legendFormat: `p${Math.round(q * 100)} {{operation}}`,
+  });
+  const panels = new Layout()
+    .add("stat", "API targets up", "short", [{ expr: `sum(up{mlops_component="api"})`, legendFormat: "up" }, { expr: `count(up{mlops_component="api"})`, legendFormat: "scraped" }], {
+      w: 6,
+      description: "Platform API pods Prometheus scrapes, and how many of them answer (PlatformApiDown).",
+    })
+    .add("timeseries", "Requests per second by operation", "reqps", [{ expr: calls(OPERATION), legendFormat: "{{operation}}" }], { w: 18 })
+    .add(
+      "timeseries",
+      "Requests by status class",
+      "reqps",
+      ["2", "3", "4", "5"].map((c) => ({ expr: calls(`${OPERATION}, status=~"${c}.."`), legendFormat: `{{operation}} ${c}xx` })),
+      { description: "4xx are the callers' (validation, auth, rate limits, 404); 5xx the platform's." },
+    )
+    .add(
+      "timeseries",
+      "Error ratio (5xx / all) by operation",
+      "percentunit",
+      [{ expr: `${calls(`${OPERATION}, status=~"5.."`)} / ${calls(OPERATION)}`, legendFormat: "{{operation}}" }],
+      { min: 0, description: "503s count: serving or the monitor behind the API did not answer (PlatformApiErrorRatioHigh)." },
+    )
+    .add("timeseries", "Prediction latency quantiles", "s", [quantile(0.5), quantile(0.95), quantile(0.99)], {
+      w: 24,
+      description: `${API_PREDICTION_OPERATIONS.join(" and ")} through the API, serving's time included (PlatformApiLatencyHigh watches the p95).`,
+    })
+    .add(
+      "timeseries",
+      "p95 latency by operation",
+      "s",
+      [{ expr: `histogram_quantile(0.95, sum by (operation, le) (rate(mlops_api_request_duration_seconds_bucket{${OPERATION}}[${RATE}])))`, legendFormat: "{{operation}}" }],
+      { w: 24, description: "Every operation; the deploy gate (deployModel) takes seconds by design." },
+    )
+    .build();
+  return dashboard("mlops-platform-api", "MLOps / Platform API", ["api"], "mlops_api_requests_total", panels, variables("mlops_api_requests_total", "operation", "operation", "Operation"));
+}
+
 export function platformDashboards(): Dashboard[] {
-  return [modelServingDashboard(), modelHealthDashboard()];
+  return [modelServingDashboard(), modelHealthDashboard(), platformApiDashboard()];
 }
 
 /** Every PromQL expression of a dashboard, for offline checks. */

@@ -28,7 +28,7 @@ describe("generated configuration", () => {
     const rules = path.join(dir, "alert-rules.yml");
     writeFileSync(rules, localAlertRules());
     const check = tool("promtool", ["check", "rules", rules]);
-    expect(check.output).toMatch(/SUCCESS: 10 rules found/);
+    expect(check.output).toMatch(/SUCCESS: 13 rules found/);
     expect(check.status).toBe(0);
 
     const local = parse(localAlertRules()).groups as { rules: { alert: string; expr: string; for: string }[] }[];
@@ -52,8 +52,12 @@ describe("generated configuration", () => {
       ["serving", "127.0.0.1:9100", { mlops_component: "serving", mlops_model: MODEL_NAME }],
       ["drift", "127.0.0.1:9101", { mlops_component: "drift", mlops_model: MODEL_NAME }],
       ["monitor", "127.0.0.1:9102", { mlops_component: "monitor" }],
+      // The platform API runs with PostgreSQL, as the monitor does: PlatformApiDown and the API's rules see it.
+      ["api", "127.0.0.1:9103", { mlops_component: "api" }],
     ]);
-    expect(parse(prometheusConfig(DEFAULT_PORTS, rules, false, false)).alerting).toBeUndefined();
+    const withoutPostgres = parse(prometheusConfig(DEFAULT_PORTS, rules, false, false));
+    expect(withoutPostgres.alerting).toBeUndefined();
+    expect(withoutPostgres.scrape_configs.map((j: { job_name: string }) => j.job_name)).toEqual(["serving", "drift"]);
   });
 
   test("amtool accepts the Alertmanager config, which sends the platform's alerts to the monitor's receiver port with its token", () => {

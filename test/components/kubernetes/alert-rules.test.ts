@@ -1,8 +1,8 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
-import { ALERT_NAMES, DEFAULT_FOR, buildAlertRules, renderRuleFile, type AlertRuleParams } from "../../../components/kubernetes/alert-rules";
+import { ALERT_NAMES, API_PREDICTION_OPERATIONS, DEFAULT_FOR, SEVERITY, buildAlertRules, renderRuleFile, type AlertRuleParams } from "../../../components/kubernetes/alert-rules";
 import { planStack } from "./support/plan";
 import { requireTool, run } from "../../helpers/tools";
 
@@ -44,7 +44,7 @@ function checkRules(text: string) {
 describe("alert rules, checked by the real promtool", () => {
   test("promtool check rules accepts them", () => {
     const r = checkRules(renderRuleFile(buildAlertRules(FIXTURE_PARAMS)));
-    expect(r.output).toContain("SUCCESS: 11 rules found");
+    expect(r.output).toContain("SUCCESS: 14 rules found");
     expect(r.status).toBe(0);
   });
 
@@ -60,10 +60,13 @@ describe("alert rules, checked by the real promtool", () => {
   test.each([
     ["errorRatio", { errorRatio: 0.05 }, "InferenceErrorRatioHigh"],
     ["latencyP95Seconds", { latencyP95Seconds: 0.25 }, "InferenceLatencyHigh"],
+    ["apiLatencyP95Seconds", { apiLatencyP95Seconds: 1 }, "PlatformApiLatencyHigh"],
+    ["error ratio of the platform API", { errorRatio: 0.05 }, "PlatformApiErrorRatioHigh"],
     ["driftShareWarning", { driftShareWarning: 0.6 }, "DataDriftDetected"],
     ["driftShareCritical", { driftShareCritical: 0.9 }, "DataDriftCritical"],
     ["accuracy threshold", { models: [{ name: "fraud-detector", accuracyThreshold: 0.8 }, { name: "churn", accuracyThreshold: 0.8 }] }, "ModelQualityLow"],
     ["for: (alerts not yet firing)", { for: { ModelServerDown: "5m" } }, "ModelServerDown"],
+    ["for: of the platform API's target (not yet firing)", { for: { PlatformApiDown: "5m" } }, "PlatformApiDown"],
     ["minimum of labelled predictions", { qualityMinLabels: 1000 }, "ModelQualityLow"],
   ])("the promtool test catches a changed %s", (_what, change, alert) => {
     const r = promtoolTest({ ...FIXTURE_PARAMS, ...(change as Partial<AlertRuleParams>) });
@@ -76,7 +79,7 @@ describe("alert rules, checked by the real promtool", () => {
     const rule = objects.find((o) => o.kind === "PrometheusRule")!;
     const models = stack === "prod" ? 2 : 1;
     const r = checkRules(renderRuleFile(rule.spec.groups));
-    expect(r.output).toContain(`SUCCESS: ${9 + models} rules found`);
+    expect(r.output).toContain(`SUCCESS: ${12 + models} rules found`);
   });
 
   test("the durations default to PRODUCT.md's table", () => {
@@ -93,6 +96,10 @@ describe("alert rules, checked by the real promtool", () => {
       DriftDetectorDown: "5m",
       // Not in PRODUCT.md's table: a configured model with nothing to serve (a new stack's empty registry).
       ModelVersionMissing: "10m",
+      // Not in PRODUCT.md's table either: the platform API in front of every model.
+      PlatformApiDown: "2m",
+      PlatformApiErrorRatioHigh: "5m",
+      PlatformApiLatencyHigh: "10m",
     });
     expect(Object.fromEntries(rules.map((r) => [r.alert, r.labels.severity]))).toMatchObject({ ModelServerDown: "critical", InferenceLatencyHigh: "warning", DataDriftCritical: "critical", PredictionEventsDropped: "warning" });
   });
@@ -108,13 +115,42 @@ describe("alert rules, checked by the real promtool", () => {
     expect(() => buildAlertRules({ ...FIXTURE_PARAMS, runbookBaseUrl: "docs/run books" })).toThrow('runbookBaseUrl: "docs/run books" is not a URL or path');
   });
 
+  test("the platform API's alerts: their own group, no model label, the serving rule's error ratio, predictions only for latency", () => {
+    const groups = buildAlertRules(FIXTURE_PARAMS);
+    expect(groups.map((g) => g.name)).toEqual(["mlops-serving", "mlops-drift", "mlops-quality", "mlops-api"]);
+    const api = groups.find((g) => g.name === "mlops-api")!.rules;
+    expect(api.map((r) => r.alert)).toEqual(["PlatformApiDown", "PlatformApiErrorRatioHigh", "PlatformApiLatencyHigh"]);
+    for (const r of api) {
+      expect(r.labels).toEqual({ severity: SEVERITY[r.alert], platform: "mlops" });
+      expect(r.expr).not.toMatch(/\bmodel\b|mlops_model/);
+      expect(r.annotations.runbook_url).toBe(`docs/runbooks/${r.alert}.md`);
+    }
+    const expr = (alert: string, params: AlertRuleParams = FIXTURE_PARAMS) => buildAlertRules(params).flatMap((g) => g.rules).find((r) => r.alert === alert)!.expr;
+    expect(expr("PlatformApiDown")).toBe('up{mlops_component="api"} == 0');
+    // Every 5xx counts, 503 included (serving or the monitor unreachable behind the API); by operation.
+    expect(expr("PlatformApiErrorRatioHigh")).toContain('sum by (operation) (rate(mlops_api_requests_total{status=~"5.."}[5m]))');
+    expect(expr("PlatformApiErrorRatioHigh", { ...FIXTURE_PARAMS, errorRatio: 0.05, rateWindow: "2m" })).toContain(") > 0.05\nand on (operation)\n  sum by (operation) (rate(mlops_api_requests_total[2m])) > 0");
+    expect(expr("PlatformApiLatencyHigh")).toBe(
+      'histogram_quantile(0.95, sum by (operation, le) (rate(mlops_api_request_duration_seconds_bucket{operation=~"createPrediction|predictBatch"}[5m]))) > 0.5',
+    );
+    expect(expr("PlatformApiLatencyHigh", { ...FIXTURE_PARAMS, apiLatencyP95Seconds: 0.8 })).toMatch(/\) > 0\.8$/);
+  });
+
+  test("the prediction operations the latency rule watches are operationIds the platform API declares", () => {
+    const routes = path.join(ROOT, "services/api/src/routes");
+    const declared = new Set(readdirSync(routes).flatMap((f) => [...readFileSync(path.join(routes, f), "utf8").matchAll(/operationId: "(\w+)"/g)].map((m) => m[1])));
+    expect(declared.has("deployModel")).toBe(true);
+    for (const op of API_PREDICTION_OPERATIONS) expect([op, declared.has(op)]).toEqual([op, true]);
+  });
+
   test("bad parameters are refused with every problem named", () => {
     expect(() =>
-      buildAlertRules({ ...FIXTURE_PARAMS, errorRatio: 2, driftShareWarning: 0.8, driftShareCritical: 0.5, for: { ModelQualityLow: "soon" }, models: [{ name: "Bad_Name", accuracyThreshold: 0.9 }] }),
+      buildAlertRules({ ...FIXTURE_PARAMS, errorRatio: 2, apiLatencyP95Seconds: -1, driftShareWarning: 0.8, driftShareCritical: 0.5, for: { ModelQualityLow: "soon" }, models: [{ name: "Bad_Name", accuracyThreshold: 0.9 }] }),
     ).toThrow(
       [
         "invalid alert rule parameters:",
         "  errorRatio: expected a number between 0 and 1 (exclusive), got 2",
+        "  apiLatencyP95Seconds: expected a positive number of seconds, got -1",
         "  driftShareWarning (0.8) must not exceed driftShareCritical (0.5)",
         '  models: "Bad_Name" is not a model name (lower-case DNS label)',
         '  for.ModelQualityLow: "soon" is not a Prometheus duration such as 30s, 2m or 1h',

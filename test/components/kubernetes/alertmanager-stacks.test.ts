@@ -109,6 +109,7 @@ describe.each(STACKS)("stack %s: Alertmanager as deployed", (stack) => {
     test.each([
       ["a critical serving alert of team ml-platform pages PagerDuty and reaches the monitor", { alertname: "InferenceErrorRatioHigh", severity: "critical", platform: "mlops", team: "ml-platform", model: "fraud-detector", variant: "champion" }, [MONITOR_RECEIVER, "ml-platform-pager"]],
       ["a critical quality alert: the monitor (which may roll back) and PagerDuty", { alertname: "ModelQualityLow", severity: "critical", platform: "mlops", team: "ml-platform", model: "churn-predictor" }, [MONITOR_RECEIVER, "ml-platform-pager"]],
+      ["a critical platform API alert (no model label): the monitor (which records nothing for it) and PagerDuty", { alertname: "PlatformApiErrorRatioHigh", severity: "critical", platform: "mlops", team: "ml-platform", operation: "createPrediction" }, [MONITOR_RECEIVER, "ml-platform-pager"]],
       ["a platform warning: the monitor (which acts only on what ALERT_ACTIONS names) and Slack", { alertname: "InferenceLatencyHigh", severity: "warning", platform: "mlops", team: "ml-platform", model: "fraud-detector" }, [MONITOR_RECEIVER, "ml-platform-slack"]],
       ["a warning of the cluster: Slack only", { alertname: "KubePodCrashLooping", severity: "warning", namespace: "mlops" }, ["ml-platform-slack"]],
       ["a critical alert of the cluster (no team): PagerDuty", { alertname: "KubePersistentVolumeFillingUp", severity: "critical", namespace: "monitoring" }, ["ml-platform-pager"]],

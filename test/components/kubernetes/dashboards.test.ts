@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
-import { dashboardExpressions, modelHealthDashboard, modelServingDashboard, platformDashboards } from "../../../components/kubernetes/dashboards";
+import { API_PREDICTION_OPERATIONS } from "../../../components/kubernetes/alert-rules";
+import { dashboardExpressions, modelHealthDashboard, modelServingDashboard, platformApiDashboard, platformDashboards } from "../../../components/kubernetes/dashboards";
 import { requireTool, run } from "../../helpers/tools";
 
 /** The metric names of the common brief: dashboards may use these (and Prometheus' own `up`) only. */
@@ -36,10 +37,12 @@ const KNOWN_METRICS = new Set([
   "mlops_monitor_events_ingested_total",
   "mlops_monitor_feedback_total",
   "mlops_monitor_alert_actions_total",
+  "mlops_api_requests_total",
+  "mlops_api_request_duration_seconds_bucket",
 ]);
 
 /** Grafana's variables replaced by what Grafana would send, so promtool can parse the query. */
-const concrete = (expr: string) => expr.replace(/\$__rate_interval/g, "1m").replace(/\$model/g, ".+");
+const concrete = (expr: string) => expr.replace(/\$__rate_interval/g, "1m").replace(/\$model/g, ".+").replace(/\$operation/g, ".+");
 
 describe("Grafana dashboards", () => {
   test("every query parses as PromQL (checked by promtool as recording rules)", () => {
@@ -71,6 +74,30 @@ describe("Grafana dashboards", () => {
     expect(panel("Latency quantiles").targets.map((t) => /histogram_quantile\(([0-9.]+)/.exec(t.expr)![1])).toEqual(["0.5", "0.95", "0.99"]);
     expect(panel("Error ratio (5xx / all)").targets[0].expr).toMatch(/status=~"5\.\."\}.*\/ sum by \(model, version, variant\)/);
     expect(d.templating.list.map((v) => v.name)).toEqual(["datasource", "model"]);
+  });
+
+  test("platform API: calls by operation and status class, the 5xx ratio, prediction latency quantiles; no model variable", () => {
+    const d = platformApiDashboard();
+    const panel = (title: string) => d.panels.find((p) => p.title === title)!;
+    expect(d.uid).toBe("mlops-platform-api");
+    expect(platformDashboards().map((x) => x.uid)).toEqual(["mlops-model-serving", "mlops-model-health", "mlops-platform-api"]);
+    expect(d.templating.list.map((v) => v.name)).toEqual(["datasource", "operation"]);
+    expect(d.templating.list[1]).toMatchObject({ definition: "label_values(mlops_api_requests_total, operation)", multi: true, includeAll: true });
+    expect(panel("Requests per second by operation").targets[0].expr).toBe('sum by (operation) (rate(mlops_api_requests_total{operation=~"$operation"}[$__rate_interval]))');
+    expect(panel("Requests by status class").targets.map((t) => [/status=~"(\d)\.\."/.exec(t.expr)![1], t.legendFormat])).toEqual([
+      ["2", "{{operation}} 2xx"],
+      ["3", "{{operation}} 3xx"],
+      ["4", "{{operation}} 4xx"],
+      ["5", "{{operation}} 5xx"],
+    ]);
+    expect(panel("Error ratio (5xx / all) by operation").targets[0].expr).toMatch(/status=~"5\.\."\}.*\/ sum by \(operation\) \(rate\(mlops_api_requests_total\{operation=~"\$operation"\}/);
+    const latency = panel("Prediction latency quantiles").targets;
+    expect(latency.map((t) => /histogram_quantile\(([0-9.]+)/.exec(t.expr)![1])).toEqual(["0.5", "0.95", "0.99"]);
+    // The predictions only: the deploy gate's seconds would drown them.
+    for (const t of latency) expect(t.expr).toContain(`{operation=~"${API_PREDICTION_OPERATIONS.join("|")}"}`);
+    expect(dashboardExpressions(d).join("\n")).not.toMatch(/\$model|\bmodel\b/);
+    expect(d.panels.every((p) => p.gridPos.x + p.gridPos.w <= 24)).toBe(true);
+    expect(new Set(d.panels.map((p) => p.id)).size).toBe(d.panels.length);
   });
 
   test("model health: drift per feature and quality over time", () => {

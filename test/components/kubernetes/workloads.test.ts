@@ -225,7 +225,7 @@ describe("prod: two models, highly available", () => {
 
   test("dashboards are ConfigMaps the Grafana sidecar picks up", () => {
     const maps = byKind(plan.objects, "ConfigMap").filter((c) => c.metadata.labels?.grafana_dashboard === "1");
-    expect(maps.map((m) => m.metadata.name).sort()).toEqual(["dashboard-mlops-model-health", "dashboard-mlops-model-serving"]);
+    expect(maps.map((m) => m.metadata.name).sort()).toEqual(["dashboard-mlops-model-health", "dashboard-mlops-model-serving", "dashboard-mlops-platform-api"]);
     for (const m of maps) {
       expect(m.metadata.namespace).toBe("monitoring");
       const [file, json] = Object.entries<string>(m.data)[0];
