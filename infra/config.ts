@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { ALERT_NAMES, TEAM_LABEL_VALUE, type AlertRuleParams } from "../components/kubernetes/alert-rules";
+import { MODEL_ALERT_NAMES, TEAM_LABEL_VALUE, type AlertRuleParams } from "../components/kubernetes/alert-rules";
 import { ALERT_SEVERITIES, credentialSlots, routingProblems, type CredentialSlot } from "../components/kubernetes/alertmanager-config";
 import { MODEL_URI_EXPECTED, isRegistryScheme, parseModelUri } from "../components/kubernetes/model-uri";
 import type { ResourceSpec } from "../components/kubernetes/pod";
@@ -101,9 +101,9 @@ export const modelSchema = z
     /** Share of requests whose prediction events serving sends to drift and the monitor. */
     eventSampleRate: z.number().gt(0).max(1).default(1),
     drift: driftSettings.default(driftSettings.parse({})),
-    /** What the monitor does when Alertmanager delivers one of these alerts for this model. */
+    /** What the monitor does when Alertmanager delivers one of these alerts for this model (the platform API's alerts are about no model). */
     alertActions: z
-      .array(z.object({ alert: z.enum(ALERT_NAMES), action: z.enum(["rollback", "retrain"]) }).strict())
+      .array(z.object({ alert: z.enum(MODEL_ALERT_NAMES), action: z.enum(["rollback", "retrain"]) }).strict())
       .default([])
       .refine((a) => new Set(a.map((x) => x.alert)).size === a.length, { message: "one action per alert" }),
     /** Called (HMAC-signed) by the `retrain` action. */

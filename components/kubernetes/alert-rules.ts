@@ -13,7 +13,8 @@ import { stringify } from "yaml";
  * carry no `model`: the API is one service in front of every model, so they are by `operation` (the
  * OpenAPI operationId) or by scrape target instead.
  */
-export const ALERT_NAMES = [
+/** The alerts about one model (they carry its `model` label): the ones a model's alert actions may name. */
+export const MODEL_ALERT_NAMES = [
   "ModelServerDown",
   "InferenceErrorRatioHigh",
   "InferenceLatencyHigh",
@@ -23,10 +24,12 @@ export const ALERT_NAMES = [
   "PredictionEventsDropped",
   "DriftDetectorDown",
   "ModelVersionMissing",
-  "PlatformApiDown",
-  "PlatformApiErrorRatioHigh",
-  "PlatformApiLatencyHigh",
 ] as const;
+
+/** The platform API's alerts: about the service in front of every model, with no `model` label. */
+export const API_ALERT_NAMES = ["PlatformApiDown", "PlatformApiErrorRatioHigh", "PlatformApiLatencyHigh"] as const;
+
+export const ALERT_NAMES = [...MODEL_ALERT_NAMES, ...API_ALERT_NAMES] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];
 
 /** PRODUCT.md's `for` column (ModelVersionMissing and the platform API's alerts are not in its table). */

@@ -179,6 +179,14 @@ describe("mlops:models: one grammar of registry URIs, partial resources, the mon
     expect(refused({ name: "m", uri: "models:/m@champion", quality: { scoreIndex: -1 } })[0]).toContain("mlops:models.0.quality.scoreIndex: got -1");
   });
 
+  test("alert actions name a model's alerts; the platform API's alerts (no model label) are refused", () => {
+    expect(withModels({ name: "m", uri: "models:/m@champion", alertActions: [{ alert: "ModelQualityLow", action: "rollback" }] }).models[0].alertActions).toEqual([{ alert: "ModelQualityLow", action: "rollback" }]);
+    const problems = refused({ name: "m", uri: "models:/m@champion", alertActions: [{ alert: "PlatformApiDown", action: "rollback" }] });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^mlops:models\.0\.alertActions\.0\.alert: got "PlatformApiDown"; expected one of .*"ModelQualityLow"/);
+    expect(problems[0]).not.toContain("PlatformApiErrorRatioHigh");
+  });
+
   test("image tags: one rule, in the config (the component takes validated tags)", () => {
     expect(() => parseConfig({ ...base, images: { registry: "r.example.com", tag: "v1/2" } })).toThrow('mlops:images.tag: got "v1/2"; expected an image tag');
     expect(() => parseConfig({ ...base, images: { registry: "r.example.com", tag: "1", serving: { tag: "latest" } } })).toThrow(
