@@ -117,6 +117,9 @@ const feedbackBody = z.object({
   feedback: z.string().max(2000).optional().describe("a comment, stored with the ground truth").meta({ example: "False negative - transaction was actually fraudulent" }),
 });
 
+/** The answer of every endpoint over the monitor when it is not there. */
+const MONITOR_UNAVAILABLE_RESPONSE = { description: "the monitor is not configured or unreachable (MONITOR_UNAVAILABLE)" };
+
 /** A prediction's id as the monitor keeps it: the API's ids, a caller's, `<batch>:<row>`, an OIP request's `<id>:<row>`. */
 const storedPredictionId = z
   .string()
@@ -240,7 +243,7 @@ export function registerPredictionRoutes(api: ApiRouter, deps: PredictionRouteDe
     responses: {
       200: { description: "a page of predictions", schema: listAnswer },
       404: { description: "the monitor does not know the model (MODEL_NOT_FOUND)" },
-      503: { description: "the monitor is not configured or unreachable (MONITOR_UNAVAILABLE)" },
+      503: MONITOR_UNAVAILABLE_RESPONSE,
     },
     handler: async ({ params, query }) => {
       const model = params.id;
@@ -282,7 +285,7 @@ export function registerPredictionRoutes(api: ApiRouter, deps: PredictionRouteDe
     body: feedbackBody,
     responses: {
       200: { description: "recorded", schema: feedbackAnswer },
-      503: { description: "the monitor is not configured or unreachable (MONITOR_UNAVAILABLE)" },
+      503: MONITOR_UNAVAILABLE_RESPONSE,
     },
     handler: async ({ params, body, auditDetail }) => {
       const mon = monitor();
@@ -313,7 +316,7 @@ export function registerPredictionRoutes(api: ApiRouter, deps: PredictionRouteDe
     responses: {
       200: { description: "stored", schema: feedbackBatchAnswer },
       404: { description: "no serving deployment for this model (MODEL_NOT_FOUND)" },
-      503: { description: "the monitor is not configured or unreachable (MONITOR_UNAVAILABLE)" },
+      503: MONITOR_UNAVAILABLE_RESPONSE,
     },
     handler: async ({ params, body, auditDetail }) => {
       const model = params.id;
