@@ -210,3 +210,19 @@ export function servingProfile(profile: EnvironmentProfile): { minReplicas: numb
   const w = profile.workloads;
   return { minReplicas: w.servingReplicas.min, maxReplicas: w.servingReplicas.max, targetCpuUtilization: w.hpaCpuUtilization, cpu: w.resources.serving.cpuLimit, memory: w.resources.serving.memoryLimit };
 }
+
+/**
+ * The API's own cap when its MAX_CHALLENGER_WEIGHT is unset (`apiMaxChallengerWeight` left out), per
+ * environment: services/api/src/env.ts challengerCap (test/components/kubernetes/workloads.test.ts holds
+ * the two equal).
+ */
+export const API_DEFAULT_CHALLENGER_CAP: Record<PlatformConfig["environment"], number> = { dev: 50, prod: 10 };
+
+/**
+ * The environment's challenger cap (PRODUCT.md "Serving and rollout": prod 10%): the most a deploy
+ * through the API may grant, and the most serving applies (its MAX_CHALLENGER_WEIGHT), whatever
+ * the weight's source (the registry's `mlops.challenger_weight` tag or the stack's challenger.weight).
+ */
+export function challengerCap(environment: PlatformConfig["environment"], profile: EnvironmentProfile): number {
+  return profile.workloads.apiMaxChallengerWeight ?? API_DEFAULT_CHALLENGER_CAP[environment];
+}

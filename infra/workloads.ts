@@ -4,7 +4,7 @@ import { API_NAME, imageReference, Platform, type AlertAction, type AlertRouting
 import { alertRuleSettings, ConfigError, DIGEST_PLACEHOLDER, NAMESPACE, type ModelConfig, type PlatformConfig } from "./config";
 import { ingressSettings } from "./ingress-config";
 import type { ImageName } from "./images";
-import { servingProfile, type EnvironmentProfile } from "./profiles";
+import { challengerCap, servingProfile, type EnvironmentProfile } from "./profiles";
 
 export interface WorkloadsResult {
   platform: Platform;
@@ -20,7 +20,13 @@ export function deployWorkloads(foundation: Foundation, config: PlatformConfig, 
     images: resolveImages(config, profile, registry),
     models: config.models.map((m, i) => modelWorkload(m, i, profile)),
     mlflow: { replicas: w.mlflowReplicas, workers: w.mlflowWorkers, resources: w.resources.mlflow },
-    serving: { cpuUtilization: w.hpaCpuUtilization, reloadIntervalSeconds: w.servingReloadIntervalSeconds, clients: config.servingClients },
+    serving: {
+      cpuUtilization: w.hpaCpuUtilization,
+      reloadIntervalSeconds: w.servingReloadIntervalSeconds,
+      clients: config.servingClients,
+      // The same cap the API's deploys are held to: serving applies no more, whatever the weight's source.
+      maxChallengerWeight: challengerCap(config.environment, profile),
+    },
     drift: { resources: w.resources.drift },
     monitor: { replicas: w.monitorReplicas, resources: w.resources.monitor, retentionDays: w.monitorRetentionDays, alertActions: alertActions(config.models) },
     api: {

@@ -54,8 +54,12 @@ export interface PlatformArgs {
   images: PlatformImages;
   models: ModelWorkload[];
   mlflow: { replicas: number; workers: number; resources: ResourceSpec };
-  /** `clients`: the inference API's clients; each gets a generated API key (at least one: inference is always authenticated). */
-  serving: { cpuUtilization: number; reloadIntervalSeconds: number; clients: ServingClient[] };
+  /**
+   * `clients`: the inference API's clients; each gets a generated API key (at least one: inference is always
+   * authenticated). `maxChallengerWeight`: the environment's challenger cap, the most share a challenger
+   * gets whatever its source (the registry's tag a deploy records, or the model's challenger.weight).
+   */
+  serving: { cpuUtilization: number; reloadIntervalSeconds: number; clients: ServingClient[]; maxChallengerWeight: number };
   drift: { resources: ResourceSpec };
   monitor: { replicas: number; resources: ResourceSpec; retentionDays: number; alertActions: AlertAction[] };
   /**
@@ -275,6 +279,7 @@ export class Platform extends pulumi.ComponentResource {
           cpuUtilization: args.serving.cpuUtilization,
           podDisruptionBudget: pdb(model.replicas.min),
           reloadIntervalSeconds: args.serving.reloadIntervalSeconds,
+          maxChallengerWeight: args.serving.maxChallengerWeight,
           metricsReady: f.resourceMetrics,
           eventSampleRate: model.eventSampleRate,
           eventSinks: sinks.map((sink) => sink.url),

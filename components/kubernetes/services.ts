@@ -63,8 +63,14 @@ export interface ModelServingArgs extends CommonArgs {
   replicas: { min: number; max: number };
   cpuUtilization: number;
   podDisruptionBudget?: { minAvailable: number };
-  /** Seconds between checks of the registry alias. */
+  /** Seconds between checks of the registry alias (and of the challenger weight tag a deploy records). */
   reloadIntervalSeconds: number;
+  /**
+   * MAX_CHALLENGER_WEIGHT: the environment's cap on the challenger's share (percent), applied whatever
+   * the weight's source: `challenger.weight` or the registered model's `mlops.challenger_weight` tag,
+   * which serving reads at each poll of a challenger alias.
+   */
+  maxChallengerWeight: number;
   /** What serves the resource metrics API: the HPA is created after it. */
   metricsReady: pulumi.Input<pulumi.Resource>[];
   /** Share of requests whose events go to the sinks (0-1). */
@@ -91,6 +97,7 @@ export class ModelServing extends pulumi.ComponentResource {
           { name: "CHALLENGER_URI", value: args.challenger.uri },
           { name: "CHALLENGER_WEIGHT", value: String(args.challenger.shadow ? 0 : args.challenger.weight) },
           { name: "SHADOW", value: String(args.challenger.shadow) },
+          { name: "MAX_CHALLENGER_WEIGHT", value: String(args.maxChallengerWeight) },
         ]
       : [];
     this.workload = createHttpWorkload(this, {

@@ -3,6 +3,7 @@ import { MlflowClient, containerCpus, createRegistry, mlflowAuthFromEnv, startSe
 import type { RequestListener } from "node:http";
 import type { Registry } from "prom-client";
 import { ApiKeys } from "./auth";
+import { CHALLENGER_WEIGHT_TAG, ChallengerWeight } from "./challenger-weight";
 import { modelNameOf, type ServingConfig } from "./config";
 import { DataPlane } from "./data-plane";
 import { EventPublisher } from "./events";
@@ -11,7 +12,6 @@ import { ServingMetrics } from "./metrics";
 import type { LoadedModel } from "./model/loaded-model";
 import { ModelSlot, type SlotVariant } from "./model/slot";
 import { ModelSource } from "./model/source";
-import { TrafficSplit } from "./routing";
 
 export interface ServingApp {
   modelName: string;
@@ -22,6 +22,8 @@ export interface ServingApp {
   challenger?: ModelSlot;
   events: EventPublisher;
   metrics: ServingMetrics;
+  /** The challenger's share of live traffic: CHALLENGER_WEIGHT, else the registry's tag, capped by MAX_CHALLENGER_WEIGHT. */
+  challengerWeight: ChallengerWeight;
   /** ONNX Runtime intra-op threads per session. */
   threads: number;
   /** Settles when each slot's first attempt to load a version has ended, loaded or not (never rejects). */
@@ -48,11 +50,27 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
   const threads = config.ORT_THREADS ?? containerCpus();
   logger.info({ threads, spinning: config.ORT_SPINNING }, "ONNX Runtime intra-op threads");
 
-  const slot = (variant: SlotVariant, uri: string) =>
-    new ModelSlot({
+  const challengerWeight = new ChallengerWeight({
+    model: modelName,
+    configured: config.CHALLENGER_WEIGHT,
+    cap: config.MAX_CHALLENGER_WEIGHT,
+    shadow: config.SHADOW,
+    gauge: config.CHALLENGER_URI ? metrics.challengerWeight : undefined,
+    logger,
+  });
+
+  const slot = (variant: SlotVariant, uri: string) => {
+    const source = new ModelSource(uri, mlflow, path.resolve(config.MODEL_CACHE_DIR, variant));
+    // The deploy's weight (POST /models/{id}/deploy records it on the registered model) follows the
+    // challenger alias at each poll; a shadow answers nothing, so it has no weight to read.
+    const readsWeight = variant === "challenger" && source.isAlias && !config.SHADOW;
+    return new ModelSlot({
       name: modelName,
       variant,
-      source: new ModelSource(uri, mlflow, path.resolve(config.MODEL_CACHE_DIR, variant)),
+      source,
+      afterResolve: readsWeight
+        ? () => challengerWeight.refresh(() => source.registeredModelTag(CHALLENGER_WEIGHT_TAG), () => metrics.registryErrors.labels(modelName, variant).inc())
+        : undefined,
       threads,
       spinning: config.ORT_SPINNING,
       logger,
@@ -68,6 +86,7 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
         registryError: () => metrics.registryErrors.labels(modelName, variant).inc(),
       },
     });
+  };
   const champion = slot("champion", config.MODEL_URI);
   const challenger = config.CHALLENGER_URI ? slot("challenger", config.CHALLENGER_URI) : undefined;
   const slots = challenger ? [champion, challenger] : [champion];
@@ -93,7 +112,7 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
   });
 
   let draining = false;
-  const plane = new DataPlane({ modelName, champion, challenger, split: new TrafficSplit(config.CHALLENGER_WEIGHT), shadow: config.SHADOW, events, metrics, logger });
+  const plane = new DataPlane({ modelName, champion, challenger, split: challengerWeight.split, shadow: config.SHADOW, events, metrics, logger });
   // A challenger without a version takes no traffic (the data plane sends its share to the champion), so
   // it must not hold readiness: dev stacks configure a challenger alias that may never be set.
   const isReady = () => !draining && plane.ready;
@@ -122,6 +141,7 @@ export async function createServingApp(config: ServingConfig, logger: Logger, re
     challenger,
     events,
     metrics,
+    challengerWeight,
     threads,
     firstAttempt,
     isReady,

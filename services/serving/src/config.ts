@@ -13,7 +13,10 @@ export const servingEnvSchema = z
     MODEL_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/, "expected a model name (letters, digits, . _ -)").optional(),
     MODEL_URI: modelUri,
     CHALLENGER_URI: modelUri.optional(),
+    /** The challenger's share (percent) while the registry's mlops.challenger_weight tag is absent, and for a URI that is no alias. */
     CHALLENGER_WEIGHT: z.coerce.number({ message: "expected 0-100" }).min(0, "expected 0-100").max(100, "expected 0-100").default(0),
+    /** The most challenger share serving applies, whatever its source (the stack sets the environment's cap: prod 10, dev 50). */
+    MAX_CHALLENGER_WEIGHT: z.coerce.number({ message: "expected 0-100" }).min(0, "expected 0-100").max(100, "expected 0-100").default(100),
     SHADOW: env.bool(false),
     ROUTING_KEY_HEADER: z.string().regex(/^[A-Za-z0-9-]+$/, "expected an HTTP header name").default("x-routing-key").transform((h) => h.toLowerCase()),
     MLFLOW_TRACKING_URI: z.url({ protocol: /^https?$/, message: "expected the MLflow server URL, e.g. http://mlflow:5000" }).optional(),

@@ -24,6 +24,7 @@ export class ServingMetrics {
   readonly modelLoaded: Gauge;
   readonly loadFailures: Counter;
   readonly registryErrors: Counter;
+  readonly challengerWeight: Gauge;
   readonly queueDepth: Gauge;
   readonly eventsDropped: Counter;
   readonly eventsSent: Counter;
@@ -67,6 +68,12 @@ export class ServingMetrics {
     });
     this.loadFailures = new Counter({ name: "mlops_model_load_failures_total", help: "Model versions refused: download, sha256, load or warm-up failed.", labelNames: ["model", "variant"], registers: [registry] });
     this.registryErrors = new Counter({ name: "mlops_model_registry_errors_total", help: "Polls of the model registry that failed (the current version kept serving).", labelNames: ["model", "variant"], registers: [registry] });
+    this.challengerWeight = new Gauge({
+      name: "mlops_serving_challenger_weight_percent",
+      help: "Percent of live requests the split sends to the challenger (the registry's mlops.challenger_weight tag, else CHALLENGER_WEIGHT; at most MAX_CHALLENGER_WEIGHT; 0 in shadow mode). Only with a challenger configured.",
+      labelNames: ["model"],
+      registers: [registry],
+    });
     this.queueDepth = new Gauge({ name: "mlops_prediction_events_queue_depth", help: "Prediction events waiting to be sent, per sink.", labelNames: ["sink"], registers: [registry] });
     this.eventsDropped = new Counter({ name: "mlops_prediction_events_dropped_total", help: "Prediction events dropped, per sink and reason (queue_full, delivery_failed, refused, shutdown).", labelNames: ["sink", "reason"], registers: [registry] });
     this.eventsSent = new Counter({ name: "mlops_prediction_events_sent_total", help: "Prediction events a sink acknowledged.", labelNames: ["sink"], registers: [registry] });

@@ -6,7 +6,8 @@ import { DEFAULT_CLASSIFIER, parseModelsConfig } from "../../../services/monitor
 import { envSchema as monitorEnvSchema } from "../../../services/monitor/src/env";
 import { NAMESPACES } from "../../../components/kubernetes/constants";
 import { MLFLOW_SERVICE_ACCOUNT } from "../../../infra/clouds/target";
-import { PROFILES } from "../../../infra/profiles";
+import { API_DEFAULT_CHALLENGER_CAP, PROFILES } from "../../../infra/profiles";
+import { challengerCap } from "../../../services/api/src/env";
 import { KUBE_PROMETHEUS_STACK } from "../../../components/kubernetes/monitoring-stack";
 import { runProgram } from "../../../scripts/plan/harness";
 import { FAKE_FOUNDATION, byKind, named, planOnFakeFoundation, planStack, type K8sObject, type Plan } from "./support/plan";
@@ -71,6 +72,8 @@ describe("prod: two models, highly available", () => {
       CHALLENGER_URI: "models:/fraud-detector@challenger",
       CHALLENGER_WEIGHT: "10",
       SHADOW: "false",
+      // the environment's cap: serving applies no more, whatever the weight's source (the deploy's registry tag)
+      MAX_CHALLENGER_WEIGHT: "10",
       EVENT_SINKS: "http://drift-fraud-detector.mlops.svc.cluster.local:8080,http://monitor.mlops.svc.cluster.local:8080",
       EVENT_SINK_TOKENS: secretRef("serving-fraud-detector-event-sinks", "tokens"),
       API_KEYS_FILE: "/etc/mlops/api-keys/keys.json",
@@ -375,6 +378,24 @@ describe("dev and config-driven variations", () => {
     expect(named(dev.objects, "HorizontalPodAutoscaler", "serving-fraud-detector").spec).toMatchObject({ minReplicas: 1, maxReplicas: 3 });
     const values = dev.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "kube-prometheus-stack")!.inputs.values;
     expect(values.prometheus.prometheusSpec).toMatchObject({ retention: "7d", replicas: 1 });
+  });
+
+  test("serving's MAX_CHALLENGER_WEIGHT is the cap the API's deploys are held to (prod 10, dev 50); the API's own environment is unchanged", async () => {
+    const [prod, dev] = [await planStack("prod"), await planStack("dev")];
+    const apiEnv = (p: Plan) => env(named(p.objects, "Deployment", "platform-api"));
+    for (const [environment, p, cap] of [["prod", prod, "10"], ["dev", dev, "50"]] as const) {
+      const serving = env(named(p.objects, "Deployment", "serving-fraud-detector"));
+      expect({ environment, cap: serving.MAX_CHALLENGER_WEIGHT }).toEqual({ environment, cap });
+      // the API's effective cap, computed by its own rule from the environment the stack gives it
+      const api = apiEnv(p);
+      expect(challengerCap({ ENVIRONMENT: api.ENVIRONMENT, MAX_CHALLENGER_WEIGHT: api.MAX_CHALLENGER_WEIGHT === undefined ? undefined : Number(api.MAX_CHALLENGER_WEIGHT) })).toBe(Number(cap));
+    }
+    expect(apiEnv(dev).MAX_CHALLENGER_WEIGHT).toBeUndefined();
+    expect(apiEnv(prod).MAX_CHALLENGER_WEIGHT).toBe("10");
+    // the stack's rule for the API's default is the API's own
+    for (const environment of ["dev", "prod"] as const) expect(API_DEFAULT_CHALLENGER_CAP[environment]).toBe(challengerCap({ ENVIRONMENT: environment, MAX_CHALLENGER_WEIGHT: undefined }));
+    // a model without a challenger gets no challenger settings at all
+    expect(env(named(prod.objects, "Deployment", "serving-churn-predictor")).MAX_CHALLENGER_WEIGHT).toBeUndefined();
   });
 
   test("shadow mode, per-model resources, alert actions and a retention override reach the workloads", async () => {

@@ -86,7 +86,10 @@ describe("deploy endpoint and gate", () => {
     const challenger = await deploy("rollout", { version: Number(v3.version), alias: "challenger", challenger_weight: 20 });
     expect(challenger.status).toBe(200);
     expect(challenger.body).toMatchObject({ alias: "challenger", challenger_weight: 20, previous_version: null });
-    expect(challenger.body.traffic_note).toContain("mlops:models[].challenger.weight");
+    // serving applies the tag itself at its next registry poll, capped by the environment (dev: 50%)
+    expect(challenger.body.traffic_note).toContain("mlops.challenger_weight");
+    expect(challenger.body.traffic_note).toContain("next registry poll");
+    expect(challenger.body.traffic_note).toContain("MAX_CHALLENGER_WEIGHT (dev: 50%)");
     expect((await api.mlflow.getModelVersionByAlias("rollout", "challenger")).version).toBe(v3.version);
     expect((await api.mlflow.getRegisteredModel("rollout")).tags).toContainEqual({ key: "mlops.challenger_weight", value: "20" });
     // redeploying the champion's own version skips the comparison and says so

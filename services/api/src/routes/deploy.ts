@@ -8,9 +8,10 @@
  *
  * Nothing is written to MLflow unless every check passed; then the alias moves, the version gets the
  * tags `mlops.deployed_by` / `mlops.deployed_at`, and a challenger's weight is recorded as the registered
- * model's tag `mlops.challenger_weight`. Serving's split itself is stack configuration today
- * (`mlops:models[].challenger.weight`, its CHALLENGER_WEIGHT): the answer says so, like it says so of
- * replicas and resources, until serving reads the tag.
+ * model's tag `mlops.challenger_weight`. Serving reads that tag at each registry poll of its challenger
+ * alias (within its RELOAD_INTERVAL_S) and splits traffic by it, capped by the environment's
+ * MAX_CHALLENGER_WEIGHT (prod 10); the stack's `mlops:models[].challenger.weight` is only its weight while
+ * no tag is set. The answer's `traffic_note` says so.
  */
 import type { MlflowClient, ModelVersion } from "@mlops/common";
 import { z } from "zod";
@@ -150,7 +151,7 @@ export function registerDeployRoutes(api: ApiRouter, deps: DeployRouteDeps): voi
           ...(weight !== undefined
             ? {
                 challenger_weight: weight,
-                traffic_note: `recorded as the registered model's tag ${MODEL_TAGS.challengerWeight}; serving splits traffic by the stack's mlops:models[].challenger.weight (applied by pulumi up)`,
+                traffic_note: `recorded as the registered model's tag ${MODEL_TAGS.challengerWeight}; serving applies it at its next registry poll of the challenger alias (within its RELOAD_INTERVAL_S), capped by the environment's MAX_CHALLENGER_WEIGHT (${environment}: ${challengerCap}%)`,
               }
             : {}),
           checks: report.checks,

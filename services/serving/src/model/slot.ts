@@ -22,6 +22,12 @@ export interface SlotOptions {
   spinning: boolean;
   hooks: SlotHooks;
   logger: Logger;
+  /**
+   * Runs at each poll once the URI was resolved, before a new version is loaded (so a new version starts
+   * under what it reads): the challenger's reads the registered model's `mlops.challenger_weight` tag.
+   * Must not throw. Not run when the registry could not be asked: that poll is counted once.
+   */
+  afterResolve?: () => Promise<void>;
 }
 
 /**
@@ -129,6 +135,7 @@ export class ModelSlot {
       this.opts.hooks.registryError(err as Error);
       return;
     }
+    await this.opts.afterResolve?.();
     if (pointer.version === this.model?.version || this.refusedVersions.has(pointer.version) || this.stopped) return;
     // A version retried after a download hiccup is announced once, not at every poll.
     if (pointer.version !== this.lastAttempted) {

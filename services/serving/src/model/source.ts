@@ -1,7 +1,7 @@
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { fetchModelFiles, MlflowClient, parseModelUri, sha256Hex, versionTag, type ModelRef } from "@mlops/common";
+import { fetchModelFiles, MlflowClient, MlflowError, parseModelUri, sha256Hex, versionTag, type ModelRef } from "@mlops/common";
 import { parseMlmodel } from "./mlmodel";
 
 /** The version a URI points at now, and what the registry says it must contain. */
@@ -36,6 +36,26 @@ export class ModelSource {
   /** A fixed registry version can never change: nothing to poll. */
   get pinned(): boolean {
     return this.ref?.version !== undefined;
+  }
+
+  /** A registry alias URI (`models:/<name>@<alias>`): its registered model's tags may steer how it is served. */
+  get isAlias(): boolean {
+    return this.ref?.alias !== undefined;
+  }
+
+  /**
+   * The registered model's tag `key` now (`GET registered-models/get`); undefined when it is not set or the
+   * registered model does not exist yet (a new stack). Other registry failures throw.
+   */
+  async registeredModelTag(key: string): Promise<string | undefined> {
+    if (!this.ref) return undefined;
+    try {
+      const model = await this.mlflow!.getRegisteredModel(this.ref.name);
+      return model.tags?.find((t) => t.key === key)?.value;
+    } catch (err) {
+      if (err instanceof MlflowError && err.status === 404) return undefined;
+      throw err;
+    }
   }
 
   /** One cheap look (a registry call, or hashing the file) at the version the URI points at now. */
