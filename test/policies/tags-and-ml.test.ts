@@ -188,7 +188,7 @@ const cases: RuleCase[] = [
     bad: () => [serving(withEnv({ name: "CHALLENGER_URI", value: `models:/${MODEL}@challenger` }, { name: "CHALLENGER_WEIGHT", value: "30" }, { name: "SHADOW", value: "false" }))],
     expected: /sends 30% of live traffic to its challenger; at most 10% allowed/,
     good: () => [
-      serving(withEnv({ name: "CHALLENGER_URI", value: `models:/${MODEL}@challenger` }, { name: "CHALLENGER_WEIGHT", value: "10" })),
+      serving(withEnv({ name: "CHALLENGER_URI", value: `models:/${MODEL}@challenger` }, { name: "CHALLENGER_WEIGHT", value: "10" }, { name: "MAX_CHALLENGER_WEIGHT", value: "10" })),
       serving(withEnv({ name: "CHALLENGER_URI", value: `models:/${MODEL}@challenger` }, { name: "CHALLENGER_WEIGHT", value: "0" }, { name: "SHADOW", value: "true" })),
     ],
   },
@@ -202,6 +202,21 @@ const cases: RuleCase[] = [
     expected: /in shadow mode with CHALLENGER_WEIGHT 20[\s\S]*CHALLENGER_WEIGHT "ten" is not a percentage/,
     good: () => [serving(withEnv({ name: "CHALLENGER_WEIGHT", value: "20" }))],
     goodParams: { maxSharePercent: 50 },
+  },
+  {
+    rule: mlChallengerTrafficShare,
+    mistake: "a challenger alias whose deploy-time weight tag is not capped to the environment's share",
+    bad: () => [
+      serving(withEnv({ name: "CHALLENGER_URI", value: `models:/${MODEL}@challenger` }, { name: "CHALLENGER_WEIGHT", value: "5" })),
+      serving(withEnv({ name: "CHALLENGER_URI", value: `models:/${MODEL}@challenger` }, { name: "CHALLENGER_WEIGHT", value: "5" }, { name: "MAX_CHALLENGER_WEIGHT", value: "50" })),
+    ],
+    expected: /without MAX_CHALLENGER_WEIGHT: a deploy's mlops\.challenger_weight tag could send it up to 100%[\s\S]*up to 50% of live traffic \(MAX_CHALLENGER_WEIGHT\); at most 10%/,
+    good: () => [
+      serving(withEnv({ name: "CHALLENGER_URI", value: `models:/${MODEL}@challenger` }, { name: "CHALLENGER_WEIGHT", value: "5" }, { name: "MAX_CHALLENGER_WEIGHT", value: "10" })),
+      // A pinned version reads no tag; a shadow challenger answers nothing.
+      serving(withEnv({ name: "CHALLENGER_URI", value: `models:/${MODEL}/7` }, { name: "CHALLENGER_WEIGHT", value: "5" })),
+      serving(withEnv({ name: "CHALLENGER_URI", value: `models:/${MODEL}@challenger` }, { name: "CHALLENGER_WEIGHT", value: "0" }, { name: "SHADOW", value: "true" })),
+    ],
   },
   {
     rule: mlAlertsHaveRunbooks,
