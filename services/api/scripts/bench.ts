@@ -7,7 +7,7 @@
  * single-row predictions with the same threads, connections and duration to serving directly (Open
  * Inference Protocol, `POST /v2/models/fraud-detector/infer`) and through the API
  * (`POST /api/v1/models/fraud-detector/predict`), interleaved BENCH_RUNS times (default 3), BENCH_SECONDS
- * each (default 10). Printed: the best run of each, the median of the rounds' own ratios, and each
+ * each (default 10), for each of BENCH_CONNECTIONS (default "16,64"). Printed: the best run of each, the median of the rounds' own ratios, and each
  * process's CPU per call from /proc. Target: API/serving >= 0.4.
  *
  *   BENCH_SECONDS=5 BENCH_RUNS=3 npm run bench -w services/api
@@ -29,7 +29,12 @@ import { cpuSeconds } from "@mlops/dev-fixtures/process-cpu";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+/** wrk's connections, one measurement each: "16,64" (default) shows what coalescing makes of more concurrent callers. */
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? "16,64").split(",").map((c) => {
+  const n = Number(c.trim());
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CONNECTIONS: expected whole numbers separated by commas, got "${process.env.BENCH_CONNECTIONS}"`);
+  return n;
+});
 const SERVING_PORT = Number(process.env.BENCH_PORT ?? 18_380);
 const API_PORT = SERVING_PORT + 2;
 const MODEL = "fraud-detector";
@@ -45,12 +50,12 @@ interface WrkResult {
 }
 
 /** wrk as a child process. */
-async function wrk(url: string, body: string, headers: Record<string, string>, dir: string): Promise<WrkResult> {
+async function wrk(connections: number, url: string, body: string, headers: Record<string, string>, dir: string): Promise<WrkResult> {
   const bodyFile = path.join(dir, `body-${randomBytes(4).toString("hex")}.json`);
   writeFileSync(bodyFile, body);
   const lua = `${bodyFile}.lua`;
   writeFileSync(lua, ['wrk.method = "POST"', ...Object.entries(headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"`), `local f = assert(io.open("${bodyFile}", "rb"))`, 'wrk.body = f:read("*a")', "f:close()"].join("\n"));
-  const child = spawn("wrk", ["-t1", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency", "-s", lua, url], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("wrk", ["-t1", `-c${connections}`, `-d${SECONDS}s`, "--latency", "-s", lua, url], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout.on("data", (d) => (out += d));
@@ -192,50 +197,52 @@ async function main(): Promise<void> {
       await check.arrayBuffer();
     }
 
-    const load = os.loadavg()[0];
-    const runs = { serving: [] as WrkResult[], api: [] as WrkResult[] };
-    // CPU seconds per process over each kind of run.
-    const cpu = { direct: { serving: 0 }, viaApi: { serving: 0, api: 0 } };
-    const cpuOf = () => ({ serving: cpuSeconds([serving.child.pid!]), api: cpuSeconds([api.child.pid!]) });
-    // What coalescing made of the API's calls: serving requests and rows during the runs through the API.
-    const servingMetrics = `http://127.0.0.1:${SERVING_PORT + 1}/metrics`;
-    const forwarded = { requests: 0, rows: 0 };
-    for (let i = 0; i < RUNS; i++) {
-      let before = cpuOf();
-      runs.serving.push(await wrk(direct.url, direct.body, direct.headers, dir));
-      cpu.direct.serving += cpuOf().serving - before.serving;
-      before = cpuOf();
-      const countsBefore = await servingCounts(servingMetrics);
-      runs.api.push(await wrk(viaApi.url, viaApi.body, viaApi.headers, dir));
-      const after = cpuOf();
-      const countsAfter = await servingCounts(servingMetrics);
-      forwarded.requests += countsAfter.requests - countsBefore.requests;
-      forwarded.rows += countsAfter.rows - countsBefore.rows;
-      cpu.viaApi.serving += after.serving - before.serving;
-      cpu.viaApi.api += after.api - before.api;
-      process.stderr.write(`round ${i + 1}: serving ${Math.round(runs.serving[i].rps)} req/s, through the API ${Math.round(runs.api[i].rps)} req/s, ratio ${(runs.api[i].rps / runs.serving[i].rps).toFixed(2)}\n`);
+    for (const connections of CONNECTIONS) {
+      const load = os.loadavg()[0];
+      const runs = { serving: [] as WrkResult[], api: [] as WrkResult[] };
+      // CPU seconds per process over each kind of run.
+      const cpu = { direct: { serving: 0 }, viaApi: { serving: 0, api: 0 } };
+      const cpuOf = () => ({ serving: cpuSeconds([serving.child.pid!]), api: cpuSeconds([api.child.pid!]) });
+      // What coalescing made of the API's calls: serving requests and rows during the runs through the API.
+      const servingMetrics = `http://127.0.0.1:${SERVING_PORT + 1}/metrics`;
+      const forwarded = { requests: 0, rows: 0 };
+      for (let i = 0; i < RUNS; i++) {
+        let before = cpuOf();
+        runs.serving.push(await wrk(connections, direct.url, direct.body, direct.headers, dir));
+        cpu.direct.serving += cpuOf().serving - before.serving;
+        before = cpuOf();
+        const countsBefore = await servingCounts(servingMetrics);
+        runs.api.push(await wrk(connections, viaApi.url, viaApi.body, viaApi.headers, dir));
+        const after = cpuOf();
+        const countsAfter = await servingCounts(servingMetrics);
+        forwarded.requests += countsAfter.requests - countsBefore.requests;
+        forwarded.rows += countsAfter.rows - countsBefore.rows;
+        cpu.viaApi.serving += after.serving - before.serving;
+        cpu.viaApi.api += after.api - before.api;
+        process.stderr.write(`${connections} connections, round ${i + 1}: serving ${Math.round(runs.serving[i].rps)} req/s, through the API ${Math.round(runs.api[i].rps)} req/s, ratio ${(runs.api[i].rps / runs.serving[i].rps).toFixed(2)}\n`);
+      }
+      const calls = (rs: WrkResult[]) => rs.reduce((n, r) => n + r.rps * SECONDS, 0);
+      const perCallMs = (seconds: number, rs: WrkResult[]) => ((seconds * 1000) / calls(rs)).toFixed(3);
+      const best = (rs: WrkResult[]) => rs.reduce((a, b) => (b.rps > a.rps ? b : a));
+      const s = best(runs.serving);
+      const a = best(runs.api);
+      process.stdout.write(
+        `\nplatform API benchmark: single-row predictions, wrk -t1 -c${connections} -d${SECONDS}s, best of ${RUNS} interleaved runs; ` +
+          `${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? "unknown CPU"}) shared by wrk, serving and the API; load average ${load.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after\n`,
+      );
+      console.table([
+        { path: "serving directly (OIP infer)", "requests/s": Math.round(s.rps), "p50 ms": s.p50Ms, "p99 ms": s.p99Ms, errors: s.errors, "serving CPU ms/call": perCallMs(cpu.direct.serving, runs.serving), "API CPU ms/call": "-" },
+        { path: "through the API (predict)", "requests/s": Math.round(a.rps), "p50 ms": a.p50Ms, "p99 ms": a.p99Ms, errors: a.errors, "serving CPU ms/call": perCallMs(cpu.viaApi.serving, runs.api), "API CPU ms/call": perCallMs(cpu.viaApi.api, runs.api) },
+      ]);
+      // The machine is shared: one round's serving may land in a quiet moment, so the median of the
+      // rounds' own ratios (each pair measured back to back) is printed beside the best-of ratio.
+      const paired = runs.api.map((r, i) => r.rps / runs.serving[i].rps);
+      process.stdout.write(
+        `API/serving throughput ratio: ${(a.rps / s.rps).toFixed(2)} best of each, ${median(paired).toFixed(2)} median of the rounds (target >= 0.4); p99 overhead: ${(a.p99Ms - s.p99Ms).toFixed(2)} ms\n`,
+      );
+      process.stdout.write(`through the API, serving got ${(forwarded.rows / Math.max(1, forwarded.requests)).toFixed(1)} rows per request (coalesced single rows)\n`);
+      if (s.errors || a.errors) process.stdout.write("some requests failed: the numbers above are not comparable\n");
     }
-    const calls = (rs: WrkResult[]) => rs.reduce((n, r) => n + r.rps * SECONDS, 0);
-    const perCallMs = (seconds: number, rs: WrkResult[]) => ((seconds * 1000) / calls(rs)).toFixed(3);
-    const best = (rs: WrkResult[]) => rs.reduce((a, b) => (b.rps > a.rps ? b : a));
-    const s = best(runs.serving);
-    const a = best(runs.api);
-    process.stdout.write(
-      `\nplatform API benchmark: single-row predictions, wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, best of ${RUNS} interleaved runs; ` +
-        `${os.availableParallelism()} CPUs (${os.cpus()[0]?.model ?? "unknown CPU"}) shared by wrk, serving and the API; load average ${load.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after\n`,
-    );
-    console.table([
-      { path: "serving directly (OIP infer)", "requests/s": Math.round(s.rps), "p50 ms": s.p50Ms, "p99 ms": s.p99Ms, errors: s.errors, "serving CPU ms/call": perCallMs(cpu.direct.serving, runs.serving), "API CPU ms/call": "-" },
-      { path: "through the API (predict)", "requests/s": Math.round(a.rps), "p50 ms": a.p50Ms, "p99 ms": a.p99Ms, errors: a.errors, "serving CPU ms/call": perCallMs(cpu.viaApi.serving, runs.api), "API CPU ms/call": perCallMs(cpu.viaApi.api, runs.api) },
-    ]);
-    // The machine is shared: one round's serving may land in a quiet moment, so the median of the
-    // rounds' own ratios (each pair measured back to back) is printed beside the best-of ratio.
-    const paired = runs.api.map((r, i) => r.rps / runs.serving[i].rps);
-    process.stdout.write(
-      `API/serving throughput ratio: ${(a.rps / s.rps).toFixed(2)} best of each, ${median(paired).toFixed(2)} median of the rounds (target >= 0.4); p99 overhead: ${(a.p99Ms - s.p99Ms).toFixed(2)} ms\n`,
-    );
-    process.stdout.write(`through the API, serving got ${(forwarded.rows / Math.max(1, forwarded.requests)).toFixed(1)} rows per request (coalesced single rows)\n`);
-    if (s.errors || a.errors) process.stdout.write("some requests failed: the numbers above are not comparable\n");
   } finally {
     for (const step of cleanup) await step();
     if (PROFILE) process.stderr.write(`CPU profile of the API (open it in Chrome's DevTools): ${path.resolve(PROFILE)}\n`);
