@@ -97,6 +97,27 @@ describe("deploy endpoint and gate", () => {
     expect(same.body.checks.find((c: any) => c.name === "champion_margin").detail).toContain("is the champion itself");
   });
 
+  it("a registry failure before the alias moved is 502 and nothing moved; after it, 200 with the unwritten records as warnings", async () => {
+    const v1 = await registerVersion(api.stub, root, "flaky", { aliases: ["champion"] });
+    const v2 = await registerVersion(api.stub, root, "flaky");
+    api.stub.failNext("/api/2.0/mlflow/registered-models/alias", 503);
+    const refused = await deploy("flaky", { version: v2.version });
+    expect([refused.status, refused.body.error.code]).toEqual([502, "REGISTRY_UNAVAILABLE"]);
+    expect((await api.mlflow.getModelVersionByAlias("flaky", "champion")).version).toBe(v1.version);
+
+    api.stub.failNext("/api/2.0/mlflow/model-versions/set-tag", 503, 2);
+    api.stub.failNext("/api/2.0/mlflow/registered-models/set-tag", 503);
+    const deployed = await deploy("flaky", { version: v2.version, alias: "challenger", challenger_weight: 5 });
+    expect(deployed.status).toBe(200);
+    expect(deployed.body.warnings).toEqual([
+      expect.stringContaining("mlops.deployed_by was not written"),
+      expect.stringContaining("mlops.deployed_at was not written"),
+      expect.stringMatching(/challenger weight .*serving keeps the weight it has until it is set\) was not written .*the alias did move/),
+    ]);
+    expect((await api.mlflow.getModelVersionByAlias("flaky", "challenger")).version).toBe(v2.version);
+    expect(api.audit.at(-1)).toMatchObject({ action: "deployModel", outcome: "success", detail: { warnings: expect.any(Array) } });
+  });
+
   it("signature: refuses a tensor-only signature, non-numeric columns, and columns that differ from the champion's", async () => {
     const { metrics } = await registerVersion(api.stub, root, "sig", { aliases: ["champion"] });
     const renamed = FEATURES.map((name) => ({ type: "double", name: name === "amount" ? "amount_eur" : name, required: true }));

@@ -6,9 +6,10 @@
  *
  *   registerDeployRoutes(api, { registry, gate, mlflow, environment: env.ENVIRONMENT, challengerCap: challengerCap(env), servingProfile: env.SERVING_PROFILE });
  *
- * Nothing is written to MLflow unless every check passed; then the alias moves, the version gets the
- * tags `mlops.deployed_by` / `mlops.deployed_at`, and a challenger's weight is recorded as the registered
- * model's tag `mlops.challenger_weight`. Serving reads that tag at each registry poll of its challenger
+ * Nothing is written to MLflow unless every check passed; then the alias moves (a registry failure
+ * there is a 502 REGISTRY_UNAVAILABLE and nothing moved), the version gets the tags `mlops.deployed_by` / `mlops.deployed_at`,
+ * and a challenger's weight is recorded as the registered model's tag `mlops.challenger_weight`. A
+ * failure of those writes, after the alias moved, is answered 200 with `warnings`: the deploy happened. Serving reads that tag at each registry poll of its challenger
  * alias (within its RELOAD_INTERVAL_S) and splits traffic by it, capped by the environment's
  * MAX_CHALLENGER_WEIGHT (prod 10); the stack's `mlops:models[].challenger.weight` is only its weight while
  * no tag is set. The answer's `traffic_note` says so.
@@ -89,6 +90,7 @@ const deployedSchema = z.object({
     note: z.string(),
   }),
   deployed_at: z.string(),
+  warnings: z.array(z.string()).optional().describe("What recording the deploy could not write to the registry; the alias did move"),
 });
 
 export function registerDeployRoutes(api: ApiRouter, deps: DeployRouteDeps): void {
@@ -132,15 +134,30 @@ export function registerDeployRoutes(api: ApiRouter, deps: DeployRouteDeps): voi
         });
       }
       const deployedAt = new Date().toISOString();
+      // The alias first: it is the deploy. When it fails nothing moved, and the caller may retry.
       try {
-        // The alias first: it is the deploy; the tags only record it.
         await mlflow.setAlias(params.id, body.alias, candidate.version);
-        await mlflow.setModelVersionTag(params.id, candidate.version, DEPLOYED_BY_TAG, principal!.username);
-        await mlflow.setModelVersionTag(params.id, candidate.version, DEPLOYED_AT_TAG, deployedAt);
-        if (weight !== undefined) await mlflow.setRegisteredModelTag(params.id, MODEL_TAGS.challengerWeight, String(weight));
       } catch (err) {
         throw registryUnavailable(err);
       }
+      // The alias moved: the deploy happened, so what only records it is reported when the registry
+      // refuses it, not turned into a failure the caller would retry.
+      const warnings: string[] = [];
+      const record = async (what: string, write: () => Promise<unknown>) => {
+        try {
+          await write();
+        } catch (err) {
+          warnings.push(`${what} was not written (${(err as Error).message}); the alias did move`);
+        }
+      };
+      await record(`the version's tag ${DEPLOYED_BY_TAG}`, () => mlflow.setModelVersionTag(params.id, candidate.version, DEPLOYED_BY_TAG, principal!.username));
+      await record(`the version's tag ${DEPLOYED_AT_TAG}`, () => mlflow.setModelVersionTag(params.id, candidate.version, DEPLOYED_AT_TAG, deployedAt));
+      if (weight !== undefined) {
+        await record(`the challenger weight (the registered model's tag ${MODEL_TAGS.challengerWeight}: serving keeps the weight it has until it is set)`, () =>
+          mlflow.setRegisteredModelTag(params.id, MODEL_TAGS.challengerWeight, String(weight)),
+        );
+      }
+      if (warnings.length) auditDetail({ warnings });
       return {
         body: {
           model_id: params.id,
@@ -157,6 +174,7 @@ export function registerDeployRoutes(api: ApiRouter, deps: DeployRouteDeps): voi
           checks: report.checks,
           infrastructure,
           deployed_at: deployedAt,
+          ...(warnings.length ? { warnings } : {}),
         },
       };
     },
