@@ -137,6 +137,11 @@ export function modelServingDashboard(): Dashboard {
     .add("timeseries", "Responses by status", "reqps", [{ expr: `sum by (model, variant, status) (rate(mlops_inference_requests_total{${MODEL}}[${RATE}]))`, legendFormat: "{{model}} {{variant}} {{status}}" }])
     .add("timeseries", "Requests by protocol", "reqps", [{ expr: `sum by (model, protocol) (rate(mlops_inference_requests_total{${MODEL}}[${RATE}]))`, legendFormat: "{{model}} {{protocol}}" }])
     .add("timeseries", "Model load failures", "short", [{ expr: `sum by (model, variant) (increase(mlops_model_load_failures_total{${MODEL}}[${RATE}]))`, legendFormat: "{{model}} {{variant}}" }])
+    .add("timeseries", "Challenger share of live traffic", "percent", [{ expr: `max by (model) (mlops_serving_challenger_weight_percent{${MODEL}})`, legendFormat: "{{model}}" }], {
+      min: 0,
+      max: 100,
+      description: "The weight serving splits by: the registry's mlops.challenger_weight tag a deploy wrote, else CHALLENGER_WEIGHT, capped by MAX_CHALLENGER_WEIGHT",
+    })
     .add("table", "Loaded model versions", "none", [{ expr: `max by (model, version, variant, uri) (mlops_model_info{${MODEL}})`, legendFormat: "" }], { w: 24, instant: true })
     .add("timeseries", "Event queue depth", "short", [{ expr: `sum by (mlops_model, sink) (mlops_prediction_events_queue_depth)`, legendFormat: "{{mlops_model}} -> {{sink}}" }])
     .add("timeseries", "Events sent and dropped", "short", [

@@ -12,6 +12,7 @@ const KNOWN_METRICS = new Set([
   "mlops_inference_request_duration_seconds_bucket",
   "mlops_inference_rows_total",
   "mlops_model_info",
+  "mlops_serving_challenger_weight_percent",
   "mlops_model_load_failures_total",
   "mlops_prediction_events_queue_depth",
   "mlops_prediction_events_dropped_total",
@@ -73,6 +74,7 @@ describe("Grafana dashboards", () => {
     expect(panel("Requests per second").targets[0].expr).toMatch(/sum by \(model, version, variant\) \(rate\(mlops_inference_requests_total/);
     expect(panel("Latency quantiles").targets.map((t) => /histogram_quantile\(([0-9.]+)/.exec(t.expr)![1])).toEqual(["0.5", "0.95", "0.99"]);
     expect(panel("Error ratio (5xx / all)").targets[0].expr).toMatch(/status=~"5\.\."\}.*\/ sum by \(model, version, variant\)/);
+    expect(panel("Challenger share of live traffic").targets[0].expr).toBe('max by (model) (mlops_serving_challenger_weight_percent{model=~"$model"})');
     expect(d.templating.list.map((v) => v.name)).toEqual(["datasource", "model"]);
   });
 
