@@ -8,19 +8,10 @@ import { ApiError } from "../../../services/api/src/http/errors";
 import { PredictionCoalescer, type CoalescedAnswer, type NamedPredictor } from "../../../services/api/src/predict/coalescer";
 import { outcomeOf } from "../../../services/api/src/predict/outcome";
 import { rowOutputs, ServingClient, type InferOptions, type NamedFeatures } from "../../../services/api/src/predict/serving-client";
-import { useTestDatabase } from "../../helpers/postgres";
 import { expectedProbability, waitFor } from "../serving/support";
-import { call, features, MODEL, startPredictStack, type PredictStack } from "./predict-support";
+import { call, features, MODEL, usePredictStack } from "./predict-support";
 
-const db = useTestDatabase("api_coalesce");
-let stack: PredictStack;
-
-beforeAll(async () => {
-  stack = await startPredictStack(db.url);
-}, 60_000);
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = usePredictStack("api_coalesce");
 
 /** The real client, with a record of each request it sends (rows and options). */
 function counting(client: NamedPredictor): NamedPredictor & { sent: { rows: number; opts: InferOptions }[] } {

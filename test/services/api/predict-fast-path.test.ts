@@ -11,12 +11,10 @@ import { createLogger } from "@mlops/common";
 import { Registry } from "prom-client";
 import { createApiShell } from "../../../services/api/src/http/shell";
 import { registerPredictionRoutes } from "../../../services/api/src/routes/predictions";
-import { useTestDatabase } from "../../helpers/postgres";
-import { features, MODEL, roleAuthenticator, startPredictStack, type PredictStack } from "./predict-support";
+import { features, MODEL, roleAuthenticator, usePredictStack } from "./predict-support";
 
-const db = useTestDatabase("api_fast");
+const stack = usePredictStack("api_fast");
 const LIMIT = 40;
-let stack: PredictStack;
 let server: http.Server;
 let base: string;
 let registry: Registry;
@@ -24,7 +22,6 @@ let registry: Registry;
 let expressCalls = 0;
 
 beforeAll(async () => {
-  stack = await startPredictStack(db.url);
   registry = new Registry();
   const shell = createApiShell({
     logger: createLogger("api-test", "silent"),
@@ -49,7 +46,6 @@ beforeAll(async () => {
 afterAll(async () => {
   server?.closeAllConnections();
   await new Promise((r) => server?.close(r));
-  await stack?.close();
 });
 
 interface Raw {

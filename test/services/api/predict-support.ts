@@ -18,6 +18,7 @@ import { MonitorClient } from "../../../services/api/src/predict/monitor-client"
 import { ServingClient } from "../../../services/api/src/predict/serving-client";
 import { registerPredictionRoutes } from "../../../services/api/src/routes/predictions";
 import { MlflowStub } from "../../helpers/mlflow-stub";
+import { useTestDatabase } from "../../helpers/postgres";
 import { startTestMonitor, TOKENS, type TestMonitor } from "../monitor/support";
 import { startServing, tempDir, writeJson, writeModel, type Running } from "../serving/support";
 
@@ -58,6 +59,28 @@ export interface PredictStack {
   sessions: ModelSessions;
   apiKey: string;
   close(): Promise<void>;
+}
+
+/**
+ * A test file's predict stack on a database of its own, started before its tests and stopped after them:
+ *
+ *   const stack = usePredictStack("api_predict");
+ *   test("...", async () => { await call("POST", `${stack.api}/models/${MODEL}/predict`, ...) });
+ *
+ * The object is filled when the stack has started (in beforeAll), so tests and later hooks use it as is.
+ */
+export function usePredictStack(databasePrefix: string): PredictStack {
+  const db = useTestDatabase(databasePrefix);
+  const stack = {} as PredictStack;
+  let started = false;
+  beforeAll(async () => {
+    Object.assign(stack, await startPredictStack(db.url));
+    started = true;
+  }, 60_000);
+  afterAll(async () => {
+    if (started) await stack.close();
+  });
+  return stack;
 }
 
 export async function startPredictStack(databaseUrl: string): Promise<PredictStack> {

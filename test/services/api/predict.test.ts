@@ -12,19 +12,10 @@ import { ClassNames } from "../../../services/api/src/predict/class-names";
 import { MAX_FEEDBACK_ITEMS, registerPredictionRoutes } from "../../../services/api/src/routes/predictions";
 import { openApiProblems } from "../../helpers/openapi";
 import { ServingClient } from "../../../services/api/src/predict/serving-client";
-import { useTestDatabase } from "../../helpers/postgres";
 import { demoWeights, expectedProbability, waitFor } from "../serving/support";
-import { call, CLASS_NAMES, features, MODEL, roleAuthenticator, startApi, startPredictStack, type PredictStack } from "./predict-support";
+import { call, CLASS_NAMES, features, MODEL, roleAuthenticator, startApi, usePredictStack } from "./predict-support";
 
-const db = useTestDatabase("api_predict");
-let stack: PredictStack;
-
-beforeAll(async () => {
-  stack = await startPredictStack(db.url);
-}, 60_000);
-afterAll(async () => {
-  await stack?.close();
-});
+const stack = usePredictStack("api_predict");
 
 const predictUrl = (model = MODEL, query = "") => `${stack.api}/models/${model}/predict${query}`;
 const stored = (id: string) => waitFor(async () => (await stack.monitorClient.getPrediction(id)) !== undefined, `prediction ${id} in the monitor`);
