@@ -3,9 +3,10 @@
  * touched afterwards (a restart with another ADMIN_PASSWORD resets nothing). Replicas starting together
  * are serialised by an advisory lock, so exactly one creates it.
  */
+import { inTransaction } from "@mlops/common";
 import type { Pool } from "pg";
 import { newPasswordSchema, PasswordHasher } from "./passwords";
-import { UserStore, withTransaction, type User } from "./users";
+import { UserStore, type User } from "./users";
 
 const LOCK = "mlops_api.first_admin";
 
@@ -25,7 +26,7 @@ export async function ensureFirstAdmin(pool: Pool, admin: FirstAdmin, hasher = n
   if (!policy.success) throw new Error(`ADMIN_PASSWORD: ${policy.error.issues.map((i) => i.message).join("; ")}`);
   // Hashed before the lock: ~100 ms a replica that loses the race wastes, instead of holding the others.
   const passwordHash = await hasher.hash(admin.password);
-  return withTransaction(pool, async (client) => {
+  return inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [LOCK]);
     if (await anyUser(client)) return undefined;
     return new UserStore(pool).create({ username: admin.username, passwordHash, role: "admin", permissions: [] }, client);

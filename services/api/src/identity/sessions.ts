@@ -6,10 +6,11 @@
  * one token are serialised by a row lock, so the second is that reuse.
  */
 import { randomUUID } from "node:crypto";
+import { inTransaction } from "@mlops/common";
 import type { Pool, PoolClient } from "pg";
 import { ApiError } from "../http/errors";
 import { newRefreshToken, REFRESH_PREFIX, sha256 } from "./tokens";
-import { USER_COLUMNS, userOf, withTransaction, type User, type UserRow } from "./users";
+import { USER_COLUMNS, userOf, type User, type UserRow } from "./users";
 
 export interface IssuedRefresh {
   sessionId: string;
@@ -36,7 +37,7 @@ export class SessionStore {
 
   async start(userId: number): Promise<IssuedRefresh> {
     const sessionId = randomUUID();
-    return withTransaction(this.pool, async (client) => {
+    return inTransaction(this.pool, async (client) => {
       await client.query("INSERT INTO sessions (id, user_id) VALUES ($1, $2)", [sessionId, userId]);
       return { sessionId, refreshToken: await this.issue(client, sessionId) };
     });
@@ -45,7 +46,7 @@ export class SessionStore {
   /** The next refresh token of the presented one's session, and whose session it is. */
   async rotate(refreshToken: string): Promise<IssuedRefresh & { user: User }> {
     if (!refreshToken.startsWith(REFRESH_PREFIX)) throw new RefreshRefused("INVALID_TOKEN", "the refresh token is invalid");
-    const outcome = await withTransaction(this.pool, async (client) => {
+    const outcome = await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<UserRow & { session_id: string; used_at: Date | null; expired: boolean; revoked_at: Date | null }>(
         `SELECT rt.session_id, rt.used_at, rt.expires_at < now() AS expired, s.revoked_at, ${USER_COLUMNS}
            FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id

@@ -72,9 +72,6 @@ export const userNotFound = (id: number) => new ApiError(404, "USER_NOT_FOUND", 
 const ADMINS_LOCK = "mlops_api.active_admins";
 const UNIQUE_VIOLATION = "23505";
 
-/** One transaction on one pooled connection (services/common inTransaction). */
-export const withTransaction = inTransaction;
-
 export class UserStore {
   constructor(private readonly pool: Pool) {}
 
@@ -118,7 +115,7 @@ export class UserStore {
    * the user and whether their sessions were revoked.
    */
   async update(id: number, changes: UserChanges): Promise<{ user: User; sessionsRevoked: boolean }> {
-    return withTransaction(this.pool, async (client) => {
+    return inTransaction(this.pool, async (client) => {
       await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [ADMINS_LOCK]);
       const { rows } = await client.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = $1 FOR UPDATE`, [id]);
       if (!rows[0]) throw userNotFound(id);
