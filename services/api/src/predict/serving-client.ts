@@ -86,13 +86,21 @@ export type NamedFeatures = Readonly<Record<string, number | boolean | null>>;
 /** Codes of serving's 400s that mean the client's feature order is out of date, not that the row is bad. */
 const STALE_SHAPE = new Set(["SHAPE_MISMATCH", "UNKNOWN_INPUT"]);
 
+interface ServingEndpoint {
+  upstream: Upstream;
+  /** `<base>/v2/models/<model>` (OIP model metadata). */
+  metadataUrl: URL;
+  inferUrl: URL;
+}
+
 interface CachedInputs {
   inputs: Promise<ModelInputs>;
   at: number;
 }
 
 export class ServingClient {
-  private readonly upstreams = new Map<string, Upstream>();
+  /** Per model: its connection pool and its URLs, parsed once (predictions are the hot path). */
+  private readonly endpoints = new Map<string, ServingEndpoint>();
   private readonly cache = new Map<string, CachedInputs>();
   private readonly authorization: string;
   private readonly metadataTtlMs: number;
@@ -157,26 +165,33 @@ export class ServingClient {
 
   /** Closes the kept-alive connections. */
   close(): void {
-    for (const upstream of this.upstreams.values()) upstream.close();
+    for (const { upstream } of this.endpoints.values()) upstream.close();
   }
 
-  private endpoint(model: string): { base: string; upstream: Upstream } {
+  private endpoint(model: string): ServingEndpoint {
     if (!this.has(model)) throw modelNotFound(model);
-    const base = this.opts.urls[model].replace(/\/+$/, "");
-    let upstream = this.upstreams.get(model);
-    if (!upstream) this.upstreams.set(model, (upstream = new Upstream({ service: `serving of ${model}`, timeoutMs: this.opts.timeoutMs ?? 10_000 })));
-    return { base, upstream };
+    let endpoint = this.endpoints.get(model);
+    if (!endpoint) {
+      const modelUrl = `${this.opts.urls[model].replace(/\/+$/, "")}/v2/models/${encodeURIComponent(model)}`;
+      endpoint = {
+        upstream: new Upstream({ service: `serving of ${model}`, timeoutMs: this.opts.timeoutMs ?? 10_000 }),
+        metadataUrl: new URL(modelUrl),
+        inferUrl: new URL(`${modelUrl}/infer`),
+      };
+      this.endpoints.set(model, endpoint);
+    }
+    return endpoint;
   }
 
   private async fetchInputs(model: string): Promise<ModelInputs> {
-    const { base, upstream } = this.endpoint(model);
-    const answer = await this.send(model, () => upstream.call(`${base}/v2/models/${encodeURIComponent(model)}`, { headers: { authorization: this.authorization } }));
+    const { upstream, metadataUrl } = this.endpoint(model);
+    const answer = await this.send(model, () => upstream.call(metadataUrl, { headers: { authorization: this.authorization } }));
     if (answer.status !== 200) throw servingFailure(model, answer, "model metadata");
     return parseMetadata(model, answer.body);
   }
 
   private async infer(model: string, inputs: ModelInputs, data: (number | null)[], rows: number, opts: InferOptions): Promise<ServingAnswer> {
-    const { base, upstream } = this.endpoint(model);
+    const { upstream, inferUrl } = this.endpoint(model);
     // Built by hand: the numbers are already checked, and this is the hot path of every prediction.
     let body = "{";
     if (opts.id !== undefined) body += `"id":${JSON.stringify(opts.id)},`;
@@ -184,7 +199,7 @@ export class ServingClient {
     body += `"inputs":[{"name":${JSON.stringify(inputs.inputName)},"shape":[${rows},${inputs.width}],"datatype":"FP32","data":[${data.join(",")}]}]}`;
     const headers: Record<string, string> = { authorization: this.authorization };
     if (opts.routingKey !== undefined) headers["x-routing-key"] = opts.routingKey;
-    const answer = await this.send(model, () => upstream.call(`${base}/v2/models/${encodeURIComponent(model)}/infer`, { method: "POST", headers, body }));
+    const answer = await this.send(model, () => upstream.call(inferUrl, { method: "POST", headers, body }));
     if (answer.status === 200) return parseAnswer(model, answer.body, rows);
     const failure = servingFailure(model, answer, "inference");
     if (answer.status === 400 && STALE_SHAPE.has(upstreamCode(answer.body) ?? "")) throw new StaleInputs(failure);

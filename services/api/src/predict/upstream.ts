@@ -60,8 +60,9 @@ export class Upstream {
     this.httpsAgent = new https.Agent(agentOptions);
   }
 
-  call(url: string, { method = "GET", headers = {}, body }: CallOptions = {}): Promise<UpstreamAnswer> {
-    const target = new URL(url);
+  /** `url`: a string, or a URL parsed once by a caller that calls it often. */
+  call(url: string | URL, { method = "GET", headers = {}, body }: CallOptions = {}): Promise<UpstreamAnswer> {
+    const target = typeof url === "string" ? new URL(url) : url;
     const secure = target.protocol === "https:";
     const send = secure ? https.request : http.request;
     const allHeaders: Record<string, string | number> = { accept: "application/json", ...headers };
