@@ -109,6 +109,18 @@ describe("POST /models/{id}/predict", () => {
     expect(id.body.error.details.errors[0].loc).toBe("body.prediction_id");
   });
 
+  test("no features, an empty feature name or features that are not an object are 422 naming the place", async () => {
+    const none = await call("POST", predictUrl(), { role: "admin", body: { features: {} } });
+    expect(none.status).toBe(422);
+    expect(none.body.error.details.errors).toEqual([{ loc: "body.features", message: "send at least one feature" }]);
+    const unnamed = await call("POST", predictUrl(), { role: "admin", body: { features: { ...features(1), "": 2 } } });
+    expect(unnamed.status).toBe(422);
+    expect(unnamed.body.error.details.errors).toEqual([{ loc: "body.features.", message: "a feature name may not be empty" }]);
+    const list = await call("POST", predictUrl(), { role: "admin", body: { features: [1, 2, 3] } });
+    expect(list.status).toBe(422);
+    expect(list.body.error.details.errors[0].loc).toBe("body.features");
+  });
+
   test("a null required feature is 422 before serving is asked", async () => {
     const res = await call("POST", predictUrl(), { role: "admin", body: { features: { ...features(1), v7: null } } });
     expect(res.status).toBe(422);
