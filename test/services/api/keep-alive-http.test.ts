@@ -130,6 +130,21 @@ describe("KeepAliveHttpClient against node:http", () => {
     expect(body).toBe("ünïcode");
   });
 
+  it("names the origin in the Host header, an IPv6 address in brackets", async () => {
+    const hosts: string[] = [];
+    const server = http.createServer((req, res) => {
+      hosts.push(req.headers.host!);
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "::1", resolve));
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const port = (server.address() as AddressInfo).port;
+    const c = new KeepAliveHttpClient({ host: "::1", port, timeoutMs: 2_000 });
+    closers.unshift(async () => c.close());
+    expect((await c.request("GET", "/", {})).status).toBe(200);
+    expect(hosts).toEqual([`[::1]:${port}`]);
+  });
+
   it("refuses a header value with CR or LF before sending anything", async () => {
     const { port, connections } = await rawServer(() => undefined);
     await expect(client(port).request("GET", "/", { "x-routing-key": "a\r\nx-admin: 1" })).rejects.toMatchObject({ code: "ERR_INVALID_HEADER" });

@@ -78,14 +78,18 @@ export class KeepAliveHttpClient {
   /** The idle time the server allows, learnt from its Keep-Alive header. */
   idleMs: number;
 
+  /** The Host header: an IPv6 address in brackets. */
+  private readonly authority: string;
+
   constructor(readonly opts: KeepAliveHttpOptions) {
+    this.authority = `${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}`;
     this.maxSockets = opts.maxSockets ?? 64;
     this.idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
   }
 
   /** `headers` values are sent as they are; a CR or LF in one (header injection) is refused. */
   request(method: string, path: string, headers: Readonly<Record<string, string>>, body?: string): Promise<KeepAliveHttpAnswer> {
-    let text = `${method} ${path} HTTP/1.1\r\nhost: ${this.opts.host}:${this.opts.port}\r\n`;
+    let text = `${method} ${path} HTTP/1.1\r\nhost: ${this.authority}\r\n`;
     for (const name in headers) {
       const value = headers[name];
       if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) {
