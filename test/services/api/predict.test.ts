@@ -5,14 +5,14 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { FEATURES } from "@mlops/dev-fixtures";
+import { FEATURES, logisticRegressionOnnx, writeMlflowOnnxModel } from "@mlops/dev-fixtures";
 import { createLogger } from "@mlops/common";
 import { createApiShell } from "../../../services/api/src/http/shell";
 import { ClassNames } from "../../../services/api/src/predict/class-names";
 import { MAX_FEEDBACK_ITEMS, registerPredictionRoutes } from "../../../services/api/src/routes/predictions";
 import { openApiProblems } from "../../helpers/openapi";
 import { ServingClient } from "../../../services/api/src/predict/serving-client";
-import { demoWeights, expectedProbability, waitFor } from "../serving/support";
+import { demoWeights, expectedProbability, startServing, tempDir, waitFor } from "../serving/support";
 import { call, CLASS_NAMES, features, MODEL, roleAuthenticator, startApi, usePredictStack } from "./predict-support";
 
 const stack = usePredictStack("api_predict");
@@ -125,6 +125,31 @@ describe("POST /models/{id}/predict", () => {
     const res = await call("POST", predictUrl(), { role: "admin", body: { features: { ...features(1), v7: null } } });
     expect(res.status).toBe(422);
     expect(res.body.error.message).toContain("missing required feature(s) of fraud-detector: v7");
+  });
+});
+
+describe("a model with an optional feature", () => {
+  test("a null or absent optional feature reaches serving as a missing value, alone and coalesced", async () => {
+    const dir = tempDir();
+    const w = demoWeights();
+    await writeMlflowOnnxModel(dir, {
+      features: FEATURES.map((name) => ({ name, type: "double" as const, required: name !== "amount" })),
+      onnx: logisticRegressionOnnx({ weights: w.weights, bias: w.bias }),
+      outputs: [{ name: "label", type: "long" }, { name: "probability", type: "float" }],
+    });
+    const serving = await startServing({ MODEL_URI: `file://${dir}`, MODEL_NAME: MODEL });
+    const client = new ServingClient({ urls: { [MODEL]: serving.url }, apiKey: "unused" });
+    try {
+      const { amount: _amount, ...withoutAmount } = features(1);
+      const alone = await client.predictNamed(MODEL, [{ ...withoutAmount, amount: null }], { id: "optional-1" });
+      expect(alone.rows).toBe(1);
+      const rows = [features(2), withoutAmount, { ...withoutAmount, amount: null }];
+      const together = await client.predictNamed(MODEL, rows, { id: "optional-3" });
+      expect(together.outputs.find((o) => o.name === "label")?.data).toHaveLength(3);
+    } finally {
+      client.close();
+      await serving.stop();
+    }
   });
 });
 
