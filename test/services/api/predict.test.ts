@@ -5,14 +5,14 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { FEATURES, logisticRegressionOnnx, writeMlflowOnnxModel } from "@mlops/dev-fixtures";
+import { FEATURES } from "@mlops/dev-fixtures";
 import { createLogger } from "@mlops/common";
 import { createApiShell } from "../../../services/api/src/http/shell";
 import { ClassNames } from "../../../services/api/src/predict/class-names";
 import { MAX_FEEDBACK_ITEMS, registerPredictionRoutes } from "../../../services/api/src/routes/predictions";
 import { openApiProblems } from "../../helpers/openapi";
 import { ServingClient } from "../../../services/api/src/predict/serving-client";
-import { demoWeights, expectedProbability, startServing, tempDir, waitFor } from "../serving/support";
+import { demoWeights, expectedProbability, startServing, waitFor, writeModelWithOptionalAmount } from "../serving/support";
 import { call, CLASS_NAMES, features, MODEL, roleAuthenticator, startApi, usePredictStack } from "./predict-support";
 
 const stack = usePredictStack("api_predict");
@@ -130,14 +130,7 @@ describe("POST /models/{id}/predict", () => {
 
 describe("a model with an optional feature", () => {
   test("a null or absent optional feature reaches serving as a missing value, alone and coalesced", async () => {
-    const dir = tempDir();
-    const w = demoWeights();
-    await writeMlflowOnnxModel(dir, {
-      features: FEATURES.map((name) => ({ name, type: "double" as const, required: name !== "amount" })),
-      onnx: logisticRegressionOnnx({ weights: w.weights, bias: w.bias }),
-      outputs: [{ name: "label", type: "long" }, { name: "probability", type: "float" }],
-    });
-    const serving = await startServing({ MODEL_URI: `file://${dir}`, MODEL_NAME: MODEL });
+    const serving = await startServing({ MODEL_URI: (await writeModelWithOptionalAmount()).uri, MODEL_NAME: MODEL });
     const client = new ServingClient({ urls: { [MODEL]: serving.url }, apiKey: "unused" });
     try {
       const { amount: _amount, ...withoutAmount } = features(1);

@@ -1,6 +1,6 @@
 import http from "node:http";
-import { FEATURES, logisticRegressionOnnx, writeMlflowOnnxModel } from "@mlops/dev-fixtures";
-import { demoWeights, get, metric, post, record, row, startServing, tempDir, tensor, writeModel, type Running } from "./support";
+import { FEATURES } from "@mlops/dev-fixtures";
+import { get, metric, post, record, row, startServing, tensor, writeModel, writeModelWithOptionalAmount, type Running } from "./support";
 
 /** Every way a request can be wrong: a 4xx with {"error", "code"} that says what and where; never a crash. */
 let s: Running;
@@ -141,14 +141,7 @@ test("a stream of garbage never crashes the process; errors are counted with the
 });
 
 test("an optional signature column may be missing or null: the model sees NaN", async () => {
-  const dir = tempDir();
-  const w = demoWeights();
-  await writeMlflowOnnxModel(dir, {
-    features: FEATURES.map((name) => ({ name, type: "double" as const, required: name !== "amount" })),
-    onnx: logisticRegressionOnnx({ weights: w.weights, bias: w.bias }),
-    outputs: [{ name: "label", type: "long" }, { name: "probability", type: "float" }],
-  });
-  const optional = await startServing({ MODEL_URI: `file://${dir}`, MODEL_NAME: "fraud-detector" });
+  const optional = await startServing({ MODEL_URI: (await writeModelWithOptionalAmount()).uri, MODEL_NAME: "fraud-detector" });
   try {
     const { amount, ...withoutAmount } = record(row(1));
     expect(amount).toEqual(expect.any(Number));

@@ -7,7 +7,7 @@ import path from "node:path";
 import { createLogger } from "@mlops/common";
 import { runServing, type RunningServing } from "../../../services/serving/src/app";
 import { loadServingConfig } from "../../../services/serving/src/config";
-import { FEATURES, generateFraudData, predictProbability, trainLogisticRegression, writeFraudDetector, type LogisticModel } from "@mlops/dev-fixtures";
+import { FEATURES, generateFraudData, logisticRegressionOnnx, predictProbability, trainLogisticRegression, writeFraudDetector, writeMlflowOnnxModel, type LogisticModel } from "@mlops/dev-fixtures";
 import { metricValue } from "../../helpers/metrics";
 
 export { FEATURES };
@@ -27,6 +27,20 @@ export function tempDir(prefix = "serving-test-"): string {
 export async function writeModel(dir = tempDir(), biasShift = 0): Promise<{ dir: string; sha256: string; uri: string }> {
   const sha256 = await writeFraudDetector(dir, demoWeights(), biasShift);
   return { dir, sha256, uri: `file://${dir}` };
+}
+
+/**
+ * The demo model with `amount` optional in its signature (missing or null, the model sees NaN) and no
+ * probabilities output, so a row without it still answers.
+ */
+export async function writeModelWithOptionalAmount(dir = tempDir()): Promise<{ dir: string; uri: string }> {
+  const w = demoWeights();
+  await writeMlflowOnnxModel(dir, {
+    features: FEATURES.map((name) => ({ name, type: "double" as const, required: name !== "amount" })),
+    onnx: logisticRegressionOnnx({ weights: w.weights, bias: w.bias }),
+    outputs: [{ name: "label", type: "long" }, { name: "probability", type: "float" }],
+  });
+  return { dir, uri: `file://${dir}` };
 }
 
 /** What the model must answer for a row, computed in JS from the same weights. */
