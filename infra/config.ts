@@ -275,6 +275,8 @@ export const configSchema = z
         /** Alert thresholds; environment defaults from PRODUCT.md apply where unset. */
         errorRatio: z.number().gt(0).lt(1).optional(),
         latencyP95Seconds: z.number().positive().optional(),
+        /** p95 of predictions through the platform API (PlatformApiLatencyHigh), seconds. */
+        apiLatencyP95Seconds: z.number().positive().optional(),
         driftShareWarning: z.number().gt(0).lt(1).optional(),
         driftShareCritical: z.number().gt(0).lt(1).optional(),
         /** The monitor's window ModelQualityLow watches, and the labelled predictions it needs first. */

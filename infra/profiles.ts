@@ -1,3 +1,4 @@
+import { DEFAULT_API_LATENCY_P95_SECONDS } from "../components/kubernetes/alert-rules";
 import type { ResourceSpec } from "../components/kubernetes/pod";
 import type { PlatformConfig } from "./config";
 
@@ -93,6 +94,8 @@ export interface EnvironmentProfile {
   alerts: {
     errorRatio: number;
     latencyP95Seconds: number;
+    /** p95 of predictions through the platform API, seconds. */
+    apiLatencyP95Seconds: number;
     driftShareWarning: number;
     driftShareCritical: number;
     /** The monitor's window ModelQualityLow watches, and the labelled predictions it needs first. */
@@ -139,7 +142,7 @@ export const PROFILES: Record<PlatformConfig["environment"], EnvironmentProfile>
       alertmanagerReplicas: 1,
       preferDigests: false,
     },
-    alerts: { errorRatio: 0.02, latencyP95Seconds: 0.1, driftShareWarning: 0.3, driftShareCritical: 0.7, qualityWindow: "1h", qualityMinLabels: 100 },
+    alerts: { errorRatio: 0.02, latencyP95Seconds: 0.1, apiLatencyP95Seconds: DEFAULT_API_LATENCY_P95_SECONDS, driftShareWarning: 0.3, driftShareCritical: 0.7, qualityWindow: "1h", qualityMinLabels: 100 },
   },
   prod: {
     network: { egressPerZone: true, flowLogs: true },
@@ -177,7 +180,7 @@ export const PROFILES: Record<PlatformConfig["environment"], EnvironmentProfile>
       alertmanagerReplicas: 2,
       preferDigests: true,
     },
-    alerts: { errorRatio: 0.02, latencyP95Seconds: 0.1, driftShareWarning: 0.3, driftShareCritical: 0.7, qualityWindow: "1h", qualityMinLabels: 100 },
+    alerts: { errorRatio: 0.02, latencyP95Seconds: 0.1, apiLatencyP95Seconds: DEFAULT_API_LATENCY_P95_SECONDS, driftShareWarning: 0.3, driftShareCritical: 0.7, qualityWindow: "1h", qualityMinLabels: 100 },
   },
 };
 
@@ -196,6 +199,7 @@ export function resolveProfile(config: PlatformConfig): EnvironmentProfile {
       qualityMinLabels: config.monitoring.qualityMinLabels ?? base.alerts.qualityMinLabels,
       errorRatio: config.monitoring.errorRatio ?? base.alerts.errorRatio,
       latencyP95Seconds: config.monitoring.latencyP95Seconds ?? base.alerts.latencyP95Seconds,
+      apiLatencyP95Seconds: config.monitoring.apiLatencyP95Seconds ?? base.alerts.apiLatencyP95Seconds,
       driftShareWarning: config.monitoring.driftShareWarning ?? base.alerts.driftShareWarning,
       driftShareCritical: config.monitoring.driftShareCritical ?? base.alerts.driftShareCritical,
     },

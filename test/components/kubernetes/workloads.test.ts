@@ -415,7 +415,7 @@ describe("dev and config-driven variations", () => {
         retrainWebhookUrl: "https://ci.example.com/hooks/retrain",
       },
     ];
-    const p = await planOnFakeFoundation("dev", { "mlops:models": JSON.stringify(models), "mlops:monitoring": JSON.stringify({ prometheusRetention: "15d", errorRatio: 0.05 }) });
+    const p = await planOnFakeFoundation("dev", { "mlops:models": JSON.stringify(models), "mlops:monitoring": JSON.stringify({ prometheusRetention: "15d", errorRatio: 0.05, apiLatencyP95Seconds: 0.8 }) });
     const serving = named(p.objects, "Deployment", "serving-fraud-detector");
     expect(env(serving)).toMatchObject({ MODEL_URI: "models:/fraud-detector/7", SHADOW: "true", CHALLENGER_WEIGHT: "0", EVENT_SAMPLE_RATE: "0.25" });
     expect(serving.spec.template.spec.containers[0].resources).toEqual({ requests: { cpu: "2", memory: "2Gi" }, limits: { cpu: "4", memory: "4Gi" } });
@@ -442,6 +442,8 @@ describe("dev and config-driven variations", () => {
     expect(JSON.stringify(p.objects.filter((o) => o.kind !== "Secret").map((o) => ({ ...o, resource: undefined })))).not.toMatch(/abc123|hooks\/retrain/);
     expect(p.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === "kube-prometheus-stack")!.inputs.values.prometheus.prometheusSpec.retention).toBe("15d");
     expect(named(p.objects, "PrometheusRule", "mlops-alerts").spec.groups[0].rules[1].expr).toMatch(/\) > 0\.05$/);
+    const apiRules = named(p.objects, "PrometheusRule", "mlops-alerts").spec.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules);
+    expect(apiRules.find((r: { alert: string }) => r.alert === "PlatformApiLatencyHigh").expr).toMatch(/\) > 0\.8$/);
   });
 
   test("no models is refused with the reason: the monitor accepts events only for the models it is configured for", async () => {
