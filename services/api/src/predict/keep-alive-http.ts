@@ -341,13 +341,14 @@ class Connection {
   private complete(): void {
     const exchange = this.exchange!;
     const parts = this.bodyParts;
-    const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    // Taken before the connection is released: a waiting request may start on it at once.
+    const answer = { status: this.status, body: parts.length === 1 ? parts[0] : Buffer.concat(parts) };
     this.exchange = undefined;
     this.bodyParts = [];
     // Left-over bytes after a complete answer that no request asked for: the stream cannot be trusted.
     if (this.keepAlive && this.buffer === undefined) this.pool.released(this);
     else this.destroy();
-    exchange.resolve({ status: this.status, body });
+    exchange.resolve(answer);
   }
 
   private ended(): void {
