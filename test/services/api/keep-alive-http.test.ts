@@ -234,6 +234,18 @@ describe("KeepAliveHttpClient framing and failures", () => {
     expect(learning.idleMs).toBe(2_000);
   });
 
+  it("renews a connection older than maxSocketAgeMs once its answer is complete", async () => {
+    const server = await rawServer((_r, socket) => void socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"));
+    const c = client(server.port, { maxSocketAgeMs: 150 });
+    await c.request("GET", "/", {});
+    await c.request("GET", "/", {});
+    expect(server.connections()).toBe(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await c.request("GET", "/", {})).body.toString()).toBe("ok");
+    await c.request("GET", "/", {});
+    expect(server.connections()).toBe(2);
+  });
+
   it("fails open and later requests once closed", async () => {
     const server = await rawServer(() => undefined);
     const c = client(server.port);

@@ -34,6 +34,12 @@ export interface KeepAliveHttpOptions {
   maxSockets?: number;
   /** Idle sockets are closed after this long, or one second before the server's `Keep-Alive: timeout` (default 4 s). */
   idleMs?: number;
+  /**
+   * A socket older than this is closed when its answer is complete instead of being reused (default:
+   * never). Behind a Kubernetes Service each new connection picks a pod, so a bounded age spreads the
+   * calls over replicas the HPA added; kept forever, the sockets stay on the pods that were there first.
+   */
+  maxSocketAgeMs?: number;
   /** Longest answer head and body accepted (default 64 KiB and 64 MiB). */
   maxHeadBytes?: number;
   maxBodyBytes?: number;
@@ -128,6 +134,7 @@ export class KeepAliveHttpClient {
 
   /** A connection finished its exchange and may be reused. */
   released(connection: Connection): void {
+    if (connection.ageMs() > (this.opts.maxSocketAgeMs ?? Infinity)) return connection.destroy();
     this.busy.delete(connection);
     const next = this.waiting.shift();
     if (next) return this.start(connection, next);
@@ -166,6 +173,7 @@ class Connection {
   private bodyBytes = 0;
   private keepAlive = true;
   private gone = false;
+  private readonly openedAt = Date.now();
 
   constructor(private readonly pool: KeepAliveHttpClient) {
     const { host, port, timeoutMs } = pool.opts;
@@ -186,6 +194,10 @@ class Connection {
     this.bodyBytes = 0;
     this.socket.setTimeout(this.pool.opts.timeoutMs);
     this.socket.write(exchange.bytes);
+  }
+
+  ageMs(): number {
+    return Date.now() - this.openedAt;
   }
 
   waitIdle(ms: number): void {
