@@ -81,8 +81,8 @@ export class KeepAliveHttpClient {
   private open = 0;
   private closed = false;
   private readonly maxSockets: number;
-  /** The idle time the server allows, learnt from its Keep-Alive header. */
-  idleMs: number;
+  /** How long a socket may stay idle: `idleMs`, or less when the server's Keep-Alive says so. */
+  private idleLimitMs: number;
 
   /** The Host header: an IPv6 address in brackets. */
   private readonly authority: string;
@@ -90,7 +90,16 @@ export class KeepAliveHttpClient {
   constructor(readonly opts: KeepAliveHttpOptions) {
     this.authority = `${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}`;
     this.maxSockets = opts.maxSockets ?? 64;
-    this.idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
+    this.idleLimitMs = opts.idleMs ?? DEFAULT_IDLE_MS;
+  }
+
+  get idleMs(): number {
+    return this.idleLimitMs;
+  }
+
+  /** A server's `Keep-Alive: timeout=<s>`: idle sockets are closed a second before it would close them. */
+  serverKeepAlive(timeoutS: number): void {
+    this.idleLimitMs = Math.min(this.opts.idleMs ?? Infinity, Math.max(1, timeoutS - 1) * 1000);
   }
 
   /** `headers` values are sent as they are; a CR or LF in one (header injection) is refused. */
@@ -177,8 +186,8 @@ class Connection {
 
   constructor(private readonly pool: KeepAliveHttpClient) {
     const { host, port, timeoutMs } = pool.opts;
+    // Its timeout is set by send(), which always follows: timeoutMs while a request is open, idleMs between.
     this.socket = net.connect({ host, port, noDelay: true });
-    this.socket.setTimeout(timeoutMs);
     this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
     this.socket.on("end", () => this.ended());
     this.socket.on("timeout", () => (this.exchange ? this.fail(new KeepAliveHttpError(`no answer within ${timeoutMs} ms`, "ETIMEDOUT")) : this.destroy()));
@@ -276,7 +285,7 @@ class Connection {
       else if (name === "connection") connection = value.toLowerCase();
       else if (name === "keep-alive") {
         const timeout = /timeout=(\d+)/i.exec(value);
-        if (timeout) this.pool.idleMs = Math.min(this.pool.opts.idleMs ?? Infinity, Math.max(1, Number(timeout[1]) - 1) * 1000);
+        if (timeout) this.pool.serverKeepAlive(Number(timeout[1]));
       }
     }
     this.status = status;
@@ -322,9 +331,8 @@ class Connection {
     }
     // The last chunk: the empty line that ends its trailers (not kept) is the size line's own CRLF when there are none.
     const blank = buffer.indexOf("\r\n\r\n", lineEnd);
-    const end = blank < 0 ? -1 : blank + 4;
-    if (end < 0) return false;
-    this.consume(end);
+    if (blank < 0) return false;
+    this.consume(blank + 4);
     this.complete();
     return this.exchange !== undefined;
   }
