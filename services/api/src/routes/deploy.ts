@@ -7,12 +7,13 @@
  *   registerDeployRoutes(api, { registry, gate, mlflow, environment: env.ENVIRONMENT, challengerCap: challengerCap(env), servingProfile: env.SERVING_PROFILE });
  *
  * Nothing is written to MLflow unless every check passed; then the alias moves (a registry failure
- * there is a 502 REGISTRY_UNAVAILABLE and nothing moved), the version gets the tags `mlops.deployed_by` / `mlops.deployed_at`,
- * and a challenger's weight is recorded as the registered model's tag `mlops.challenger_weight`. A
- * failure of those writes, after the alias moved, is answered 200 with `warnings`: the deploy happened. Serving reads that tag at each registry poll of its challenger
- * alias (within its RELOAD_INTERVAL_S) and splits traffic by it, capped by the environment's
- * MAX_CHALLENGER_WEIGHT (prod 10); the stack's `mlops:models[].challenger.weight` is only its weight while
- * no tag is set. The answer's `traffic_note` says so.
+ * there is a 502 REGISTRY_UNAVAILABLE and nothing moved), the version gets the tags
+ * `mlops.deployed_by` / `mlops.deployed_at`, and a challenger's weight is recorded as the registered
+ * model's tag `mlops.challenger_weight`. A failure of those writes, after the alias moved, is answered
+ * 200 with `warnings`: the deploy happened. Serving reads that tag at each registry poll of its
+ * challenger alias (within its RELOAD_INTERVAL_S) and splits traffic by it, capped by the
+ * environment's MAX_CHALLENGER_WEIGHT (prod 10); the stack's `mlops:models[].challenger.weight` is only
+ * its weight while no tag is set. The answer's `traffic_note` says so.
  */
 import type { MlflowClient, ModelVersion } from "@mlops/common";
 import { z } from "zod";
