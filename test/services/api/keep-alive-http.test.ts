@@ -3,7 +3,9 @@
  * for what the platform's services send, raw TCP servers for framings and failures node:http would not
  * produce on demand.
  */
+import { execFile } from "node:child_process";
 import http from "node:http";
+import { promisify } from "node:util";
 import net, { type AddressInfo } from "node:net";
 import { KeepAliveHttpClient, KeepAliveHttpError } from "../../../services/api/src/predict/keep-alive-http";
 
@@ -244,6 +246,23 @@ describe("KeepAliveHttpClient framing and failures", () => {
     expect((await c.request("GET", "/", {})).body.toString()).toBe("ok");
     await c.request("GET", "/", {});
     expect(server.connections()).toBe(2);
+  });
+
+  it("lets the process exit while its sockets are idle, as node's Agent does", async () => {
+    const server = http.createServer((_req, res) => res.end("ok"));
+    // The server would keep the connection for a minute: only the client can let the script end.
+    server.keepAliveTimeout = 60_000;
+    const port = await listen(server);
+    const script = `
+      require("ts-node/register/transpile-only");
+      const { KeepAliveHttpClient } = require(${JSON.stringify(require.resolve("../../../services/api/src/predict/keep-alive-http"))});
+      new KeepAliveHttpClient({ host: "127.0.0.1", port: ${port}, timeoutMs: 5000, idleMs: 60000 })
+        .request("GET", "/", {}).then((a) => console.log(a.body.toString()));`;
+    const started = Date.now();
+    const { stdout } = await promisify(execFile)(process.execPath, ["-e", script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe("ok");
+    // Exited on its own, long before either side's 60 s idle limit would have closed the socket.
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it("fails open and later requests once closed", async () => {

@@ -202,6 +202,7 @@ class Connection {
     this.bodyParts = [];
     this.bodyBytes = 0;
     this.socket.setTimeout(this.pool.opts.timeoutMs);
+    this.socket.ref();
     this.socket.write(exchange.bytes);
   }
 
@@ -209,8 +210,10 @@ class Connection {
     return Date.now() - this.openedAt;
   }
 
+  /** As node's Agent does, an idle socket does not keep the process alive (a script, a draining pod). */
   waitIdle(ms: number): void {
     this.socket.setTimeout(ms);
+    this.socket.unref();
   }
 
   destroy(): void {
